@@ -1,0 +1,144 @@
+"""Small typed records that flow through the pipeline.
+
+Coordinates are always held as named ``lat``/``lon`` (WGS 84 degrees).  GeoJSON and shapely
+use (lon, lat) and folium uses (lat, lon): the conversions live in :func:`to_xy` and
+:func:`to_latlon` and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Kinds of place a gazetteer record can have.
+KINDS = (
+    "continent",
+    "country",
+    "admin1",
+    "city",
+    "port",
+    "region",
+    "island",
+    "peninsula",
+    "mountain",
+    "river",
+    "lake",
+    "strait",
+    "sea",
+    "bay",
+    "ocean",
+    "facility",
+)
+
+#: Map legend groups: kind -> group shown to the user.
+KIND_GROUPS = {
+    "continent": "region",
+    "country": "country",
+    "admin1": "region",
+    "city": "city",
+    "port": "city",
+    "region": "region",
+    "island": "region",
+    "peninsula": "region",
+    "mountain": "region",
+    "river": "water",
+    "lake": "water",
+    "strait": "water",
+    "sea": "water",
+    "bay": "water",
+    "ocean": "water",
+    "facility": "facility",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One news article and what is known about it."""
+
+    id: str
+    text: str
+    title: str = ""
+    outlet: str = ""
+    author: str = ""
+    date: str = ""
+    date_approximate: bool = False
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A sentence of an article, with its character offsets into the article text."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    paragraph: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A toponym as written in an article: ``text == article.text[start:end]``."""
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A gazetteer record (or a resolved place)."""
+
+    id: str
+    name: str
+    kind: str
+    lat: float
+    lon: float
+    country: str = ""
+    source: str = ""
+    population: int = 0
+    admin1: str = ""
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A mention resolved to a place, with the confidence and the runner-up candidates."""
+
+    mention: Mention
+    place: Place
+    confidence: float
+    alternatives: tuple[Place, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A source passage for a route: the article and the exact words it uses."""
+
+    article_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A route described by the articles, before its geometry is computed."""
+
+    id: str
+    title: str
+    mode: str
+    status: str
+    waypoints: tuple[str, ...]
+    quotes: tuple[Quote, ...]
+    period: str = ""
+    description: str = ""
+    arctic: bool = False
+
+
+def to_xy(lat: float, lon: float) -> tuple[float, float]:
+    """Return GeoJSON/shapely order ``(lon, lat)`` for a named latitude and longitude."""
+    return (lon, lat)
+
+
+def to_latlon(x: float, y: float) -> tuple[float, float]:
+    """Return folium/Leaflet order ``(lat, lon)`` for a GeoJSON/shapely ``(x, y)`` pair."""
+    return (y, x)
