@@ -1,0 +1,145 @@
+"""Point a folium map at the vendored JS/CSS instead of CDNs, so it works air-gapped.
+
+folium 0.20 (and each plugin) lists its assets as ``default_js``/``default_css``: pairs of a
+name and a CDN URL.  :func:`localize_assets` replaces every URL with the copy that
+``scripts/vendor_assets.py`` put under ``static/vendor/`` (see its ``MANIFEST.json``).
+
+How the files reach the browser
+-------------------------------
+They are plain URLs under ``asset_base`` (default ``/app/static/vendor``), served by
+Streamlit's static file serving (``server.enableStaticServing = true`` in
+``.streamlit/config.toml``: ``<app dir>/static/X`` is served at ``/app/static/X``).
+This was checked against the installed Streamlit 1.67: its Starlette handler
+(``streamlit/web/server/starlette/starlette_routes.py``,
+``create_app_static_serving_routes``) sends every file with the type
+``mimetypes.guess_type`` gives (``.js`` -> ``text/javascript``, ``.css`` -> ``text/css``,
+``.woff2`` -> ``font/woff2``, ``.png``, ``.svg``) plus ``X-Content-Type-Options: nosniff``; the
+extension whitelist that served everything else as ``text/plain`` belonged to the older
+Tornado handler.  So linking the files works, keeps each rendered map small (the ~1.3 MB of
+libraries and fonts are fetched once and cached by the browser, not re-sent on every
+Streamlit rerun as inlined copies would be), and lets the CSS find its fonts and images by
+their relative URLs (``../webfonts/...``, ``images/...``).
+
+``st_folium`` draws the map inside a component iframe served by the same Streamlit server
+(``/component/streamlit_folium.st_folium/index.html``) and loads ``default_js``/``default_css``
+of every element with ``<script src>``/``<link href>``: an absolute path such as
+``/app/static/vendor`` therefore resolves against the app's own origin.  When Streamlit runs
+under ``server.baseUrlPath = "x"``, pass ``asset_base="/x/app/static/vendor"``.  For a
+standalone HTML file (``Map.save``), pass a ``file://`` URL or a path relative to the saved
+file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import folium
+from branca.element import Element, MacroElement
+from folium.template import Template
+
+from geo.errors import GeoError
+
+#: Default URL prefix of the vendored files as Streamlit serves them.
+DEFAULT_ASSET_BASE = "/app/static/vendor"
+
+#: folium asset name -> file under ``static/vendor/``.
+VENDORED = {
+    # folium.Map
+    "leaflet": "leaflet/leaflet.js",
+    "jquery": "jquery/jquery.min.js",
+    "bootstrap": "bootstrap/bootstrap.bundle.min.js",
+    "awesome_markers": "awesome-markers/leaflet.awesome-markers.min.js",
+    "leaflet_css": "leaflet/leaflet.css",
+    "bootstrap_css": "bootstrap/bootstrap.min.css",
+    "glyphicons_css": "glyphicons/bootstrap-glyphicons.css",
+    "awesome_markers_font_css": "fontawesome/css/all.min.css",
+    "awesome_markers_css": "awesome-markers/leaflet.awesome-markers.css",
+    "awesome_rotate_css": "awesome-rotate/leaflet.awesome.rotate.css",
+    # folium.plugins.MarkerCluster
+    "markerclusterjs": "markercluster/leaflet.markercluster.js",
+    "markerclustercss": "markercluster/MarkerCluster.css",
+    "markerclusterdefaultcss": "markercluster/MarkerCluster.Default.css",
+    # folium.plugins.Fullscreen
+    "Control.Fullscreen.js": "fullscreen/Control.FullScreen.js",
+    "Control.FullScreen.css": "fullscreen/Control.FullScreen.css",
+    # folium.plugins.MeasureControl
+    "leaflet_measure_js": "measure/leaflet-measure.min.js",
+    "leaflet_measure_css": "measure/leaflet-measure.css",
+    # folium.plugins.MousePosition
+    "Control_MousePosition_js": "mouseposition/L.Control.MousePosition.js",
+    "Control_MousePosition_css": "mouseposition/L.Control.MousePosition.css",
+}
+
+#: Where Leaflet's default marker images live, relative to the vendor folder.
+LEAFLET_IMAGES = "leaflet/images/"
+
+
+class _IconImagePath(MacroElement):
+    """Sets ``L.Icon.Default.imagePath`` in the map script (runs in st_folium's iframe too)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.Icon.Default.imagePath = {{ this.path|tojson }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, path: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "IconImagePath"
+        self.path = path
+
+
+def vendored_url(name: str, base: str = DEFAULT_ASSET_BASE) -> str:
+    """Return the URL of the vendored copy of folium asset ``name`` under ``base``.
+
+    Raises
+    ------
+    GeoError
+        If no vendored copy is known: add it to ``scripts/vendor_assets.py`` and
+        :data:`VENDORED`.
+    """
+    try:
+        rel = VENDORED[name]
+    except KeyError as err:
+        msg = (
+            f"no vendored copy of map asset {name!r}; add it to scripts/vendor_assets.py "
+            "and geo.assets.VENDORED, then rerun the script"
+        )
+        raise GeoError(msg) from err
+    return f"{base.rstrip('/')}/{rel}"
+
+
+def _walk(element: Element) -> Iterator[Element]:
+    yield element
+    for child in element._children.values():
+        yield from _walk(child)
+
+
+def localize_assets(m: folium.Map, base: str = DEFAULT_ASSET_BASE) -> folium.Map:
+    """Point ``m``'s and its children's ``default_js``/``default_css`` at vendored copies.
+
+    Call it last, once every plugin is on the map.  Also sets ``L.Icon.Default.imagePath``.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map; changed in place (instance attributes shadow the class-level lists).
+    base : str
+        URL prefix of ``static/vendor`` as the browser sees it.
+
+    Returns
+    -------
+    folium.Map
+        ``m`` itself.
+    """
+    for element in _walk(m):
+        for attr in ("default_js", "default_css"):
+            assets = getattr(element, attr, None)
+            if assets:
+                setattr(element, attr, [(n, vendored_url(n, base)) for n, _ in assets])
+    parent: Any = m
+    parent.add_child(_IconImagePath(f"{base.rstrip('/')}/{LEAFLET_IMAGES}"), index=0)
+    return m

@@ -1,0 +1,619 @@
+"""The folium map: offline base map, places by kind group, routes, legend and controls.
+
+:func:`build_map` is pure (data in, ``folium.Map`` out); :func:`load_basemap` is the one
+loader that reads files.  Everything taken from the data is HTML-escaped by :func:`esc`,
+which also turns the characters that matter inside the JavaScript template literals folium
+writes popups and tooltips into (backtick, ``$``, backslash) into character references, so
+neither ``</script>`` nor a backtick in a news sentence can end the script or the string.
+
+Clicks (the contract with the app)
+----------------------------------
+Every place marker carries a GeoJSON ``feature`` with ``properties.place_id`` (routes carry
+``properties.route_id``).  streamlit-folium 0.27 sets ``last_active_drawing`` to
+``layer.toGeoJSON()`` of the clicked layer, which returns that feature, and counts clicks on
+objects in ``last_object_clicked_count``.  The app calls::
+
+    out = st_folium(m, key="map", returned_objects=list(RETURNED_OBJECTS), ...)
+    place_id = clicked_place_id(out)
+
+with ``RETURNED_OBJECTS = ("last_active_drawing", "last_object_clicked_count")``.  Pan and
+zoom change neither value, so they do not rerun the app; a second click on the same marker
+changes the count, so it does.  The base map is not interactive, so a click on land or sea
+returns nothing.
+
+Layer choice and view across reruns
+-----------------------------------
+When the map script changes (e.g. a new ``selected`` place), st_folium mounts a new map.
+With ``MapOptions.persist_key`` set, the map stores the chosen base layer, the hidden
+overlays and the view in the browser's ``localStorage`` (the component iframe has the app's
+origin) and restores them on the next mount; the view is restored only when neither
+``center`` nor ``selected`` is given.  The app may instead pass the state itself:
+``base_layer``, ``hidden_overlays`` (overlay names, see :func:`overlay_names`), ``center``
+and ``zoom``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import numbers
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+from branca.element import MacroElement
+from folium.template import Template
+
+from geo.assets import DEFAULT_ASSET_BASE, localize_assets
+from geo.errors import BadInput, DataFileError
+from geo.model import to_latlon
+
+#: Kind group -> (legend label, colour); the order is the legend's.
+GROUP_STYLES = {
+    "country": ("Countries", "#d62728"),
+    "region": ("Regions, islands & mountains", "#2ca02c"),
+    "water": ("Seas, straits & rivers", "#1f9fd0"),
+    "city": ("Cities & ports", "#1f3b99"),
+    "facility": ("Facilities", "#9467bd"),
+}
+#: Route mode -> colour.
+MODE_COLOURS = {"sea": "#0b61a4", "rail": "#7b1fa2", "road": "#e65100", "air": "#c62828"}
+#: Route statuses drawn dashed.
+DASHED = frozenset({"planned", "proposed"})
+OFFLINE_LAYER = "Offline (Natural Earth)"
+#: Online tile layers: name -> (URL template, attribution).
+TILE_LAYERS = {
+    "OpenStreetMap": (
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "&copy; <a href='https://www.openstreetmap.org/copyright'>OpenStreetMap</a> contributors",
+    ),
+    "CartoDB Positron": (
+        "https://{s}.basemaps.cartocdn.com/light_all/{z}/{x}/{y}{r}.png",
+        "&copy; OpenStreetMap contributors &copy; <a href='https://carto.com/attributions'>"
+        "CARTO</a>",
+    ),
+    "Esri World Imagery": (
+        "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/"
+        "tile/{z}/{y}/{x}",
+        "Tiles &copy; Esri &mdash; Source: Esri, Maxar, Earthstar Geographics, and the GIS "
+        "User Community",
+    ),
+}
+BASE_LAYERS = (OFFLINE_LAYER, *TILE_LAYERS)
+#: What the app passes to ``st_folium(returned_objects=...)``.
+RETURNED_OBJECTS = ("last_active_drawing", "last_object_clicked_count")
+TILE_NOTICE = "Online tiles unavailable — offline base map still works"
+OCEAN, LAND, BORDER, COAST = "#c6dbea", "#f4f1ea", "#a8a39a", "#5b7f99"
+MAX_QUOTES = 5
+_FIRST_QUOTE_CHARS = 600
+# folium and branca are untyped: reach their untyped callables through ``Any``.
+_folium: Any = folium
+_plugins: Any = folium.plugins
+
+
+def _add(parent: Any, child: Any) -> None:
+    parent.add_child(child)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseMap:
+    """The bundled base map: GeoJSON FeatureCollections as loaded from ``data/basemap``."""
+
+    countries: Mapping[str, Any]
+    coastline: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MapOptions:
+    """How to draw the map; every field is optional.
+
+    Attributes
+    ----------
+    cluster : bool
+        Cluster the place markers (one cluster layer per kind group).
+    selected : str or None
+        ``place_id`` to ring and center on.
+    center : (lat, lon) or None
+        Initial center; default: ``selected``, else the extent of the places.
+    zoom : int or None
+        Initial zoom; default 5 with a center, else fitted to the places.
+    asset_base : str
+        URL prefix of ``static/vendor`` (see :mod:`geo.assets`).
+    base_layer : str
+        One of :data:`BASE_LAYERS`, shown first.
+    hidden_overlays : collection of str
+        Overlay names (:func:`overlay_names`) to start hidden.
+    persist_key : str or None
+        ``localStorage`` key to remember layers and view in the browser; None disables it.
+    """
+
+    cluster: bool = False
+    selected: str | None = None
+    center: tuple[float, float] | None = None
+    zoom: int | None = None
+    asset_base: str = DEFAULT_ASSET_BASE
+    base_layer: str = OFFLINE_LAYER
+    hidden_overlays: Collection[str] = field(default_factory=frozenset)
+    persist_key: str | None = "news-atlas-map"
+
+
+def esc(value: object) -> str:
+    """Escape ``value`` for HTML that folium puts inside a JS template literal.
+
+    ``html.escape(..., quote=True)`` plus character references for the backtick, ``$`` and
+    backslash, which would otherwise end or alter the template literal.
+    """
+    text = html.escape(str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def load_basemap(data_dir: Path) -> BaseMap:
+    """Read ``data_dir/basemap/{countries,coastline}.geojson``.
+
+    Raises
+    ------
+    DataFileError
+        If a file is missing or is not a GeoJSON FeatureCollection; rebuild it with
+        ``scripts/build_basemap.py``.
+    """
+    layers = {}
+    for name in ("countries", "coastline"):
+        path = Path(data_dir) / "basemap" / f"{name}.geojson"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            msg = f"cannot read base map {str(path)!r}: {err}; run scripts/build_basemap.py"
+            raise DataFileError(msg) from err
+        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+            msg = f"base map {str(path)!r} is not a GeoJSON FeatureCollection"
+            raise DataFileError(msg)
+        layers[name] = data
+    return BaseMap(countries=layers["countries"], coastline=layers["coastline"])
+
+
+def clicked_place_id(value: Mapping[str, Any] | None) -> str | None:
+    """Return the ``place_id`` of the clicked marker from ``st_folium``'s return value."""
+    return _clicked_property(value, "place_id")
+
+
+def clicked_route_id(value: Mapping[str, Any] | None) -> str | None:
+    """Return the ``route_id`` of the clicked route from ``st_folium``'s return value."""
+    return _clicked_property(value, "route_id")
+
+
+def _clicked_property(value: Mapping[str, Any] | None, key: str) -> str | None:
+    feature = (value or {}).get("last_active_drawing") or {}
+    props = feature.get("properties") if isinstance(feature, Mapping) else None
+    found = props.get(key) if isinstance(props, Mapping) else None
+    return found if isinstance(found, str) else None
+
+
+def overlay_names(routes: gpd.GeoDataFrame | None = None) -> list[str]:
+    """Names of the overlays as the layer control shows them (kind groups, then routes)."""
+    names = [esc(label) for label, _ in GROUP_STYLES.values()]
+    if routes is not None:
+        names += [_route_layer_name(r) for r in routes.itertuples(index=False)]
+    return names
+
+
+def _json_list(value: object, column: str) -> list[Any]:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return []
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else value
+    except ValueError as err:
+        raise BadInput(f"column {column!r} holds invalid JSON {value!r}") from err
+    if not isinstance(parsed, list):
+        raise BadInput(f"column {column!r} must hold a JSON list, got {value!r}")
+    return parsed
+
+
+def _highlighted(sentence: str, start: object, end: object) -> str:
+    """``sentence`` escaped, with ``sentence[start:end]`` wrapped in ``<mark>``."""
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
+        return esc(sentence)
+    if end > len(sentence):
+        return esc(sentence)
+    parts = (sentence[:start], sentence[start:end], sentence[end:])
+    return f"{esc(parts[0])}<mark>{esc(parts[1])}</mark>{esc(parts[2])}"
+
+
+def _quote_html(quote: Mapping[str, Any]) -> str:
+    sentence = str(quote.get("sentence", ""))
+    text = _highlighted(sentence, quote.get("hl_start"), quote.get("hl_end"))
+    source = " — ".join(
+        esc(v) for v in (quote.get("title"), quote.get("outlet"), quote.get("date")) if v
+    )
+    return (
+        f"<li style='margin:0 0 6px'><span>{text}</span>"
+        f"<br><small style='color:#555'>{source}</small></li>"
+    )
+
+
+def place_popup_html(row: Any) -> str:
+    """Popup HTML for one place: name, kind, country, mentions and at most 5 quotes."""
+    quotes = _json_list(row.quotes, "quotes")
+    shown = "".join(_quote_html(q) for q in quotes[:MAX_QUOTES] if isinstance(q, Mapping))
+    more = len(quotes) - MAX_QUOTES
+    more_html = f"<div><i>+{more} more in the side panel</i></div>" if more > 0 else ""
+    country = f" · {esc(row.country)}" if row.country else ""
+    plural = "" if int(row.mentions) == 1 else "s"
+    return (
+        f"<div style='max-height:280px;overflow:auto'><b>{esc(row.name)}</b>"
+        f"<div style='color:#555'>{esc(row.kind)}{country} · {int(row.mentions)} mention"
+        f"{plural}</div><ol style='padding-left:18px;margin:6px 0 0'>{shown}</ol>"
+        f"{more_html}</div>"
+    )
+
+
+def _route_quote_html(quote: Mapping[str, Any]) -> str:
+    text = str(quote.get("text", ""))[:_FIRST_QUOTE_CHARS]
+    source = esc(quote.get("article_id", ""))
+    return f"<li style='margin:0 0 6px'>{esc(text)}<br><small>{source}</small></li>"
+
+
+def route_popup_html(row: Any) -> str:
+    """Popup HTML for one route: title, mode, status, period, length and quotes."""
+    quotes = [q for q in _json_list(row.quotes, "quotes") if isinstance(q, Mapping)]
+    items = "".join(_route_quote_html(q) for q in quotes[:MAX_QUOTES])
+    more = len(quotes) - MAX_QUOTES
+    more_html = f"<div><i>+{more} more in the side panel</i></div>" if more > 0 else ""
+    period = f" · {esc(row.period)}" if row.period else ""
+    length = f" · {float(row.length_km):,.0f} km" if _finite(row.length_km) else ""
+    return (
+        f"<div style='max-height:280px;overflow:auto'><b>{esc(row.title)}</b>"
+        f"<div style='color:#555'>{esc(row.mode)} · {esc(row.status)}{period}{length}</div>"
+        f"<div>{esc(row.description)}</div>"
+        f"<ol style='padding-left:18px;margin:6px 0 0'>{items}</ol>{more_html}</div>"
+    )
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, numbers.Real) and math.isfinite(float(value))
+
+
+class _FeatureTag(MacroElement):
+    """Gives its parent layer a GeoJSON ``feature`` so ``toGeoJSON()`` carries the ids."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.feature = {{ this.feature|tojson }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, properties: Mapping[str, str]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "FeatureTag"
+        self.feature = {"type": "Feature", "properties": dict(properties)}
+
+
+def _radius(mentions: object) -> float:
+    count = int(float(mentions)) if _finite(mentions) else 1  # type: ignore[arg-type]
+    return min(4.0 + 3.0 * math.sqrt(max(count, 1)), 24.0)
+
+
+def _latlon(point: Any) -> tuple[float, float]:
+    return to_latlon(float(point.x), float(point.y))
+
+
+def place_marker(row: Any) -> folium.CircleMarker:
+    """One place as a CircleMarker coloured by group, sized by sqrt(mentions)."""
+    colour = GROUP_STYLES.get(row.group, ("", "#555555"))[1]
+    marker = folium.CircleMarker(
+        location=_latlon(row.geometry),
+        radius=_radius(row.mentions),
+        color="#ffffff",
+        weight=1,
+        fill=True,
+        fill_color=colour,
+        fill_opacity=0.85,
+        tooltip=folium.Tooltip(esc(row.name), sticky=False),
+        popup=folium.Popup(place_popup_html(row), max_width=360, lazy=True),
+    )
+    _add(marker, _FeatureTag({"place_id": str(row.place_id), "kind": "place"}))
+    return marker
+
+
+def _route_layer_name(row: Any) -> str:
+    return esc(row.title or row.route_id)
+
+
+def _route_locations(geometry: Any) -> list[Any]:
+    """Leaflet (lat, lon) lists; longitudes are kept as given (continuous across 180°)."""
+    lines = geometry.geoms if geometry.geom_type == "MultiLineString" else [geometry]
+    paths = [[to_latlon(float(x), float(y)) for x, y, *_ in line.coords] for line in lines]
+    return paths[0] if len(paths) == 1 else paths
+
+
+def route_layer(row: Any, *, show: bool = True) -> folium.FeatureGroup:
+    """One route as its own overlay, coloured by mode and dashed when planned/proposed."""
+    group = folium.FeatureGroup(name=_route_layer_name(row), show=show)
+    line = _folium.PolyLine(
+        _route_locations(row.geometry),
+        color=MODE_COLOURS.get(row.mode, "#444444"),
+        weight=4,
+        opacity=0.85,
+        dash_array="10 8" if row.status in DASHED else None,
+        tooltip=folium.Tooltip(esc(row.title), sticky=True),
+        popup=folium.Popup(route_popup_html(row), max_width=380, lazy=True),
+    )
+    _add(line, _FeatureTag({"route_id": str(row.route_id), "kind": "route"}))
+    _add(group, line)
+    return group
+
+
+def _place_layers(places: gpd.GeoDataFrame, opts: MapOptions) -> list[folium.FeatureGroup]:
+    layers = []
+    for group_key, (label, _) in GROUP_STYLES.items():
+        rows = places[places["group"] == group_key]
+        name = esc(label)
+        layer = folium.FeatureGroup(name=name, show=name not in opts.hidden_overlays)
+        target: Any = layer
+        if opts.cluster:
+            target = _plugins.MarkerCluster(control=False)
+            _add(layer, target)
+        for row in rows.itertuples(index=False):
+            _add(target, place_marker(row))
+        layers.append(layer)
+    return layers
+
+
+def _base_layers(basemap: BaseMap, opts: MapOptions) -> list[folium.map.Layer]:
+    offline = folium.FeatureGroup(
+        name=OFFLINE_LAYER, overlay=False, show=opts.base_layer == OFFLINE_LAYER
+    )
+    folium.GeoJson(
+        dict(basemap.countries),
+        name="countries",
+        control=False,
+        interactive=False,
+        style={"color": BORDER, "weight": 0.6, "fillColor": LAND, "fillOpacity": 1},
+    ).add_to(offline)
+    folium.GeoJson(
+        dict(basemap.coastline),
+        name="coastline",
+        control=False,
+        interactive=False,
+        style={"color": COAST, "weight": 0.9, "fill": False},
+    ).add_to(offline)
+    layers: list[folium.map.Layer] = [offline]
+    for name, (url, attribution) in TILE_LAYERS.items():
+        layers.append(
+            folium.TileLayer(
+                url, attr=attribution, name=name, show=opts.base_layer == name, max_zoom=19
+            )
+        )
+    return layers
+
+
+class _Behaviour(MacroElement):
+    """Ocean background, the tile-error notice, the legend and layer/view persistence.
+
+    Rendered after the layer control; names are resolved at render time, so st_folium's
+    renaming of folium variables keeps working.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var control = {{ this.control.get_name() }};
+            var offline = {{ this.offline.get_name() }};
+            var tiles = [{% for t in this.tiles %}{{ t.get_name() }}, {% endfor %}];
+            var cfg = {{ this.config|tojson }};
+            map.getContainer().style.background = cfg.ocean;
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "news-atlas-legend");
+                div.innerHTML = cfg.legend;
+                L.DomEvent.disableClickPropagation(div);
+                return div;
+            };
+            legend.addTo(map);
+            var notice = L.control({position: "bottomleft"});
+            notice.onAdd = function () {
+                var div = L.DomUtil.create("div", "news-atlas-tile-notice");
+                div.textContent = cfg.notice;
+                div.style.cssText = cfg.notice_css;
+                return div;
+            };
+            var shown = false;
+            tiles.forEach(function (t) {
+                t.on("tileerror", function () {
+                    if (!shown && map.hasLayer(t)) { notice.addTo(map); shown = true; }
+                });
+            });
+            map.on("baselayerchange", function () {
+                if (shown) { notice.remove(); shown = false; }
+            });
+            var store = null;
+            try { store = cfg.key ? window.localStorage : null; } catch (e) { store = null; }
+            if (!store) { return; }
+            function save() {
+                var c = map.getCenter();
+                var state = {base: null, hidden: [], view: [c.lat, c.lng, map.getZoom()]};
+                control._layers.forEach(function (o) {
+                    if (!o.overlay && map.hasLayer(o.layer)) { state.base = o.name; }
+                    if (o.overlay && !map.hasLayer(o.layer)) { state.hidden.push(o.name); }
+                });
+                try { store.setItem(cfg.key, JSON.stringify(state)); } catch (e) {}
+            }
+            function restore() {
+                var state = null;
+                try { state = JSON.parse(store.getItem(cfg.key)); } catch (e) { state = null; }
+                if (!state) { return; }
+                var base = control._layers.filter(function (o) {
+                    return !o.overlay && o.name === state.base;
+                })[0];
+                control._layers.forEach(function (o) {
+                    if (!o.overlay && base && o !== base) { map.removeLayer(o.layer); }
+                    if (o.overlay && (state.hidden || []).indexOf(o.name) >= 0) {
+                        map.removeLayer(o.layer);
+                    }
+                });
+                if (base) { map.addLayer(base.layer); }
+                if (cfg.restore_view && state.view) {
+                    map.setView([state.view[0], state.view[1]], state.view[2]);
+                }
+            }
+            restore();
+            map.on("baselayerchange overlayadd overlayremove moveend", save);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        control: folium.LayerControl,
+        base: Sequence[folium.map.Layer],
+        config: Mapping[str, Any],
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "NewsAtlasBehaviour"
+        self.control = control
+        self.offline = base[0]
+        self.tiles = list(base[1:])
+        self.config = dict(config)
+
+
+def legend_html() -> str:
+    """The legend: kind groups (circle colours) and route styles (mode colours, dashes)."""
+    dot = "display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px"
+    rows = [
+        f"<div><span style='{dot};background:{colour}'></span>{esc(label)}</div>"
+        for label, colour in GROUP_STYLES.values()
+    ]
+    bar = "display:inline-block;width:22px;margin-right:5px;vertical-align:middle"
+    rows += [
+        f"<div><span style='{bar};border-top:3px solid {colour}'></span>{esc(mode)} route</div>"
+        for mode, colour in MODE_COLOURS.items()
+    ]
+    rows.append(
+        f"<div><span style='{bar};border-top:3px dashed #444'></span>planned / proposed</div>"
+    )
+    box = (
+        "background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;"
+        "font:12px/1.5 sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)"
+    )
+    return f"<div style='{box}'><b>Legend</b>{''.join(rows)}</div>"
+
+
+def _config(opts: MapOptions) -> dict[str, Any]:
+    return {
+        "ocean": OCEAN,
+        "legend": legend_html(),
+        "notice": TILE_NOTICE,
+        "notice_css": "background:#fff3cd;color:#664d03;border:1px solid #e0b84f;"
+        "padding:4px 8px;border-radius:4px;font:13px sans-serif",
+        "key": opts.persist_key,
+        "restore_view": opts.center is None and opts.selected is None,
+    }
+
+
+def _selected_row(places: gpd.GeoDataFrame, place_id: str | None) -> Any | None:
+    if place_id is None or places.empty:
+        return None
+    rows = places[places["place_id"] == place_id]
+    return next(rows.itertuples(index=False), None)
+
+
+def _new_map(places: gpd.GeoDataFrame, opts: MapOptions, selected: Any | None) -> folium.Map:
+    center = _latlon(selected.geometry) if selected is not None else opts.center
+    m = folium.Map(
+        location=list(center) if center is not None else [35.0, 100.0],
+        zoom_start=opts.zoom or (6 if center is not None else 3),
+        tiles=None,
+        control_scale=True,
+        world_copy_jump=False,
+    )
+    if center is None and not places.empty:
+        minx, miny, maxx, maxy = (float(v) for v in places.total_bounds)
+        m.fit_bounds([to_latlon(minx, miny), to_latlon(maxx, maxy)], padding=(30, 30))
+    return m
+
+
+def _selected_ring(selected: Any) -> folium.CircleMarker:
+    return folium.CircleMarker(
+        location=_latlon(selected.geometry),
+        radius=_radius(selected.mentions) + 6,
+        color="#111111",
+        weight=3,
+        fill=False,
+        interactive=False,
+        class_name="news-atlas-selected",
+    )
+
+
+def _add_plugins(m: folium.Map) -> None:
+    _add(m, _plugins.Fullscreen(position="topleft"))
+    measure = _plugins.MeasureControl(
+        position="topleft",
+        primary_length_unit="kilometers",
+        secondary_length_unit="miles",
+        primary_area_unit="sqkilometers",
+    )
+    _add(m, measure)
+    _add(m, _plugins.MousePosition(position="bottomleft", separator=", ", num_digits=3))
+
+
+def build_map(
+    places: gpd.GeoDataFrame,
+    routes: gpd.GeoDataFrame | None,
+    basemap: BaseMap,
+    options: MapOptions | None = None,
+) -> folium.Map:
+    """Build the News Atlas map (pure: no I/O; assets are linked, see :mod:`geo.assets`).
+
+    Parameters
+    ----------
+    places : geopandas.GeoDataFrame
+        The places layer (``geo.layers``): Point (lon, lat) geometry and the columns
+        ``place_id, name, kind, group, country, mentions, quotes`` (JSON list of
+        ``{article_id, title, outlet, date, sentence, hl_start, hl_end}``), among others.
+    routes : geopandas.GeoDataFrame or None
+        The routes layer: (Multi)LineString with continuous (unwrapped) longitudes and
+        ``route_id, title, mode, status, period, length_km, quotes, description``.
+    basemap : BaseMap
+        From :func:`load_basemap`.
+    options : MapOptions, optional
+        Clustering, selection, view, asset URL prefix, initial layers.
+
+    Returns
+    -------
+    folium.Map
+        Base layers (offline first and default, then OpenStreetMap, CartoDB Positron, Esri
+        World Imagery), one overlay per kind group and per route, legend, fullscreen,
+        measure (km), mouse position and scale controls.  See the module docstring for what
+        the app reads back from ``st_folium``.
+
+    Raises
+    ------
+    BadInput
+        If ``options.base_layer`` is unknown or a JSON column is malformed.
+    """
+    opts = options or MapOptions()
+    if opts.base_layer not in BASE_LAYERS:
+        raise BadInput(f"unknown base layer {opts.base_layer!r}; use one of {BASE_LAYERS}")
+    selected = _selected_row(places, opts.selected)
+    m = _new_map(places, opts, selected)
+    base = _base_layers(basemap, opts)
+    for layer in [*base, *_place_layers(places, opts)]:
+        layer.add_to(m)
+    for row in routes.itertuples(index=False) if routes is not None else ():
+        route_layer(row, show=_route_layer_name(row) not in opts.hidden_overlays).add_to(m)
+    if selected is not None:
+        _selected_ring(selected).add_to(m)
+    _add_plugins(m)
+    control = folium.LayerControl(collapsed=True)
+    _add(m, control)
+    _add(m, _Behaviour(control, base, _config(opts)))
+    return localize_assets(m, opts.asset_base)
