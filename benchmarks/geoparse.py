@@ -1,0 +1,77 @@
+"""Geoparsing benchmark on GeoWebNews: accuracy (the scorer's report), throughput, load cost.
+
+    python benchmarks/geoparse.py [--gold ../shared/eval/geowebnews.jsonl]
+
+Prints the scorer's report with ``--ignore-adjectives`` (the product figure) and ``--strict``
+(EUPEG-comparable), the throughput after loading (MB of text per second, articles per
+second, one core) and, measured in a fresh process, the gazetteer's warm load time and the
+peak memory of loading it.  Reads ../shared/eval at run time; copies nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_GOLD = ROOT.parent / "shared" / "eval" / "geowebnews.jsonl"
+
+_LOAD_PROBE = """
+import resource, sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from geo.parser import load_parser
+t = time.perf_counter()
+load_parser(Path({data!r}), cache_dir=Path({cache!r}))
+dt = time.perf_counter() - t
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def load_cost(data: Path, cache: Path) -> tuple[float, float]:
+    """Warm load seconds and peak RSS (MB) of loading the parser, in a fresh process."""
+    code = _LOAD_PROBE.format(root=str(ROOT), data=str(data), cache=str(cache))
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # warm cache
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    secs, rss = out.stdout.split()
+    return float(secs), float(rss)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "gwn_pred.jsonl")
+    args = ap.parse_args()
+    from geo.parser import load_parser, toponym_record
+
+    cache = ROOT / ".cache"
+    parser = load_parser(ROOT / "data", cache_dir=cache)
+    docs = [json.loads(line) for line in args.gold.open(encoding="utf-8")]
+    t = time.perf_counter()
+    results = [parser.parse(d["text"], article_id=d["id"]) for d in docs]
+    elapsed = time.perf_counter() - t
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with args.out.open("w", encoding="utf-8") as fh:
+        for d, res in zip(docs, results, strict=True):
+            fh.write(json.dumps({"id": d["id"], "toponyms": [toponym_record(r) for r in res]}) + "\n")
+    score = args.gold.parent / "score.py"
+    for flag in ("--ignore-adjectives", "--strict"):
+        print(f"== score.py {flag}")
+        subprocess.run([sys.executable, str(score), str(args.gold), str(args.out), flag], check=True)
+    mb = sum(len(d["text"].encode("utf-8")) for d in docs) / 1e6
+    print(f"== throughput: {mb / elapsed:.2f} MB/s, {len(docs) / elapsed:.0f} articles/s "
+          f"({len(docs)} articles, {mb:.2f} MB in {elapsed:.2f} s, one core, after loading)")
+    with tempfile.TemporaryDirectory() as tmp:
+        secs, rss = load_cost(ROOT / "data", Path(tmp))
+    print(f"== gazetteer load (warm, cached index): {secs:.2f} s, peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,343 @@
+"""Text -> toponym mentions, with exact character spans.
+
+A rule-based recognizer driven by the gazetteer; it needs no statistical model.
+
+1. The text is split into word and punctuation tokens.
+2. From every capitalised word the longest run of tokens whose text is a gazetteer name is
+   taken (multi-word names, "St. Petersburg", "Asia-Pacific", "Kursk region").  Possessives
+   ("Russia's") and hyphenated compounds ("Moscow-Pyongyang axis", "Hong Kong-based") fall
+   out of the tokenisation.
+3. Matches are then filtered with the evidence a reader uses: a capitalised neighbour means
+   the name is part of a longer proper noun (a person, "Chatham House", "Global Times"); a
+   personal title before it means a person, and the name stays a person for the rest of the
+   article; an English common word ("Reading", "Mobile", "March") needs a place cue; an
+   acronym must be a known country-level abbreviation ("US", "DPRK" but not "UN").
+
+The word lists below are English grammar (prepositions, titles, months), not place data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo.errors import DataFileError
+from geo.gazetteer import Gazetteer, normalize
+from geo.model import Mention
+
+COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
+
+_TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[^\W_]+|[^\w\s]")
+_CONNECTORS = frozenset("of the de del della la le les du des da do dos das upon on am an der y and sur al el".split())
+_SUFFIXES = frozenset(
+    "region province oblast krai kray river strait straits sea island islands peninsula county "
+    "district state prefecture republic bay gulf valley mountains desert lake port".split()
+)
+_GLUE = frozenset("-‐–'’.&")
+_TITLES = frozenset(
+    "president mr mrs ms miss dr minister chairman chairwoman leader secretary general gen sen "
+    "senator rep representative gov governor mayor judge justice king queen prince princess pope "
+    "sir lord lady coach officer sgt lt capt col chief ceo spokesman spokeswoman professor prof "
+    "rev father brother sister chancellor premier ambassador envoy commander admiral detective "
+    "deputy aide adviser advisor director dictator counterpart tsar czar emperor marshal "
+    "comrade uncle aunt son daughter wife husband mother st."
+    .split()
+)
+_FUNCTION = frozenset(
+    "a an the in on at to from for by with and but or nor so yet as of after before since while "
+    "when where if then than that this these those there here it its his her their our my your "
+    "we they he she i you not no yes also both either neither even just only still already "
+    "although though because unless until upon via into onto over under across around near "
+    "between among against without within during through toward towards like unlike despite "
+    "meanwhile however moreover indeed thus hence today yesterday tomorrow last next every "
+    "each all some many most much more few several such what which who whom whose why how "
+    "once twice while whereas besides beyond inside outside above below behind beside "
+    "outside along amid amidst throughout down up out off about back home north south east west"
+    .split()
+)
+_LOCATIVE = frozenset(
+    "in at near from to outside across via into towards toward around through throughout "
+    "inside between visit visited visiting reach reached reaching border borders city town "
+    "port capital".split()
+)
+_DIRECTIONS = frozenset(
+    "north south east west northern southern eastern western central northeast northwest "
+    "southeast southwest northeastern northwestern southeastern southwestern upper lower "
+    "greater downtown coastal".split()
+)
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday "
+    "friday saturday sunday".split()
+)
+#: Minimum prior (see geo.gazetteer.prior) of a settlement named without a place cue.
+WEAK_SINGLE = 0.55
+WEAK_MULTI = 0.45
+_COUNTRY_LEVEL = frozenset({"country", "continent", "admin1", "ocean", "sea"})
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word or punctuation token of a text."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def is_word(self) -> bool:
+        return self.text[0].isalnum()
+
+    @property
+    def is_cap(self) -> bool:
+        return self.text[0].isupper()
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Language data the recognizer uses besides the gazetteer."""
+
+    common_words: frozenset[str]
+
+
+def load_lexicon(data_dir: Path) -> Lexicon:
+    """Read ``data/recognizer/common_words.txt``."""
+    path = data_dir / COMMON_WORDS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataFileError(f"{str(path)!r} is missing; run scripts/build_lexicon.py") from None
+    return Lexicon(frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#")))
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into word and single-character punctuation tokens."""
+    return [Token(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    first: int  # token index
+    last: int  # token index, inclusive
+    start: int
+    end: int
+
+
+def _joinable(text: str, prev: Token, tok: Token) -> bool:
+    gap = text[prev.end : tok.start]
+    if "\n" in gap or len(gap) > 1:
+        return False
+    if not tok.is_word:
+        return tok.text in _GLUE and gap == ""
+    if gap == "" and not prev.is_word:
+        return prev.text in _GLUE
+    return gap == " " and (prev.is_word or prev.text == ".")
+
+
+def _can_end(tok: Token) -> bool:
+    return tok.is_word and (tok.is_cap or tok.text.lower() in _SUFFIXES)
+
+
+def _longest(text: str, tokens: list[Token], i: int, gaz: Gazetteer) -> _Match | None:
+    if tokens[i].text.lower() == "the":
+        return None
+    limit = min(len(tokens), i + 3 * gaz.max_tokens)
+    best: _Match | None = None
+    j = i
+    while j < limit:
+        tok = tokens[j]
+        if j > i and not _joinable(text, tokens[j - 1], tok):
+            break
+        if tok.is_word and not tok.is_cap and tok.text not in _CONNECTORS:
+            if tok.text.lower() not in _SUFFIXES:
+                break
+        if _can_end(tok) and gaz.has_key(normalize(text[tokens[i].start : tok.end])):
+            best = _Match(i, j, tokens[i].start, tok.end)
+        j += 1
+    return best
+
+
+def candidates(text: str, tokens: list[Token], gaz: Gazetteer) -> list[_Match]:
+    """Leftmost-longest gazetteer matches starting at capitalised words."""
+    out: list[_Match] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.is_word and tok.is_cap:
+            found = _longest(text, tokens, i, gaz)
+            if found:
+                out.append(found)
+                i = found.last + 1
+                continue
+        i += 1
+    return out
+
+
+def _sentence_initial(text: str, tokens: list[Token], i: int) -> bool:
+    j = i - 1
+    while j >= 0 and tokens[j].text in "\"'“‘(*[":
+        j -= 1
+    if j < 0:
+        return True
+    if "\n" in text[tokens[j].end : tokens[i].start]:
+        return True
+    return tokens[j].text in {".", "!", "?", ":", "…", "•"}
+
+
+@dataclass(slots=True)
+class _Context:
+    text: str
+    tokens: list[Token]
+    gaz: Gazetteer
+    lex: Lexicon
+    persons: set[str]
+
+    def word(self, i: int) -> Token | None:
+        return self.tokens[i] if 0 <= i < len(self.tokens) else None
+
+    def adjacent(self, a: int, b: int) -> bool:
+        """Tokens ``a`` < ``b`` are separated by one space only."""
+        ta, tb = self.word(a), self.word(b)
+        return bool(ta and tb and self.text[ta.end : tb.start] == " ")
+
+    def prev_word(self, i: int) -> str:
+        j = i - 1
+        while j >= 0 and not self.tokens[j].is_word:
+            if self.tokens[j].text not in ".’'":
+                return ""
+            j -= 1
+        return self.tokens[j].text.lower() if j >= 0 else ""
+
+
+def _titled(ctx: _Context, m: _Match) -> bool:
+    """A personal title right before the name ("President Biden", "Mr. Kim", "leader Kim")."""
+    i = m.first - 1
+    if i >= 0 and ctx.tokens[i].text == ".":
+        i -= 1
+    prev = ctx.word(i)
+    return bool(prev and prev.is_word and prev.text.lower() in _TITLES and i >= m.first - 2)
+
+
+def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
+    """Part of a hyphenated name or designation ("Kim Jong-Un", "Tu-160", "Sino-Russian")."""
+    after, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
+    if after and after.text in "-‐" and after.start == m.end and nxt and nxt.start == after.end:
+        if nxt.text[0].isdigit() or (nxt.is_cap and not ctx.gaz.has_key(normalize(nxt.text))):
+            return True
+    before, prev = ctx.word(m.first - 1), ctx.word(m.first - 2)
+    if before and before.text in "-‐" and before.end == m.start and prev and prev.end == before.start:
+        return prev.is_cap and not ctx.gaz.has_key(normalize(prev.text))
+    return False
+
+
+def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
+    """A capitalised word glued on either side makes the match part of another proper noun."""
+    if _hyphen_glued(ctx, m):
+        return True
+    nxt = ctx.word(m.last + 1)
+    if nxt and nxt.is_word and nxt.is_cap and ctx.adjacent(m.last, m.last + 1):
+        if nxt.text.lower() not in _MONTHS:
+            return True
+    prev = ctx.word(m.first - 1)
+    if not (prev and prev.is_word and prev.is_cap and ctx.adjacent(m.first - 1, m.first)):
+        return False
+    low = prev.text.lower()
+    if low in _DIRECTIONS:
+        return False
+    initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
+    return not (initial and (low in _FUNCTION or low in ctx.lex.common_words))
+
+
+def _acronym_ok(ctx: _Context, surface: str) -> bool:
+    letters = surface.replace(".", "")
+    if not (letters.isupper() and len(letters) <= 5):
+        return True
+    return any(p.kind in _COUNTRY_LEVEL for p in ctx.gaz.candidates(surface, limit=5))
+
+
+def _has_cue(ctx: _Context, m: _Match) -> bool:
+    """Place evidence around an ambiguous word: a locative word before, ', Place' after."""
+    if ctx.prev_word(m.first) in _LOCATIVE:
+        return True
+    comma, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
+    return bool(
+        comma and comma.text == "," and nxt and nxt.is_cap
+        and any(p.kind in ("admin1", "country") for p in ctx.gaz.candidates(nxt.text, limit=3))
+    )  # fmt: skip
+
+
+def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
+    low = surface.lower()
+    if m.first != m.last or low not in ctx.lex.common_words and low not in _MONTHS:
+        return True
+    if low in _MONTHS:
+        return _has_cue(ctx, m) and ctx.prev_word(m.first) not in {"in", "since", "from", "until"}
+    if _sentence_initial(ctx.text, ctx.tokens, m.first) or ctx.prev_word(m.first) == "the":
+        return False
+    top = ctx.gaz.candidates(surface, limit=1)
+    return bool(top and top[0].kind in ("country", "continent")) or _has_cue(ctx, m)
+
+
+def _accept(ctx: _Context, m: _Match) -> bool:
+    surface = ctx.text[m.start : m.end]
+    key = normalize(surface)
+    if key in ctx.persons:
+        return False
+    if _titled(ctx, m):
+        ctx.persons.add(key)
+        return False
+    if _part_of_longer_name(ctx, m):
+        return False
+    return (
+        _acronym_ok(ctx, surface)
+        and _common_word_ok(ctx, m, surface)
+        and _important_or_cued(ctx, m, surface)
+    )
+
+
+def _important_or_cued(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A name known only as a hamlet needs a place cue ("in White Swan", "Nato" needs one)."""
+    top = ctx.gaz.candidates(surface, limit=1)
+    floor = WEAK_SINGLE if m.first == m.last else WEAK_MULTI
+    if not top or top[0].kind not in ("city", "port") or top[0].score >= floor:
+        return True
+    return _has_cue(ctx, m)
+
+
+def _with_direction(ctx: _Context, m: _Match) -> _Match:
+    """Extend "California" to "Southern California" (the modifier is part of the toponym)."""
+    prev = ctx.word(m.first - 1)
+    if prev and prev.is_cap and prev.text.lower() in _DIRECTIONS and ctx.adjacent(m.first - 1, m.first):
+        if not _sentence_initial(ctx.text, ctx.tokens, m.first - 1) or prev.text.lower() in {
+            "northern", "southern", "eastern", "western", "central"
+        }:  # fmt: skip
+            return _Match(m.first - 1, m.last, prev.start, m.end)
+    return m
+
+
+def recognize(
+    text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = ""
+) -> list[Mention]:
+    """Find the toponyms of ``text``.
+
+    Returns
+    -------
+    list of Mention
+        In text order, non-overlapping, each with ``text[m.start:m.end] == m.text``.
+    """
+    tokens = tokenize(text)
+    ctx = _Context(text, tokens, gaz, lex, set())
+    found = [m for m in candidates(text, tokens, gaz) if _accept(ctx, m)]
+    # A name that was a person anywhere in the article is a person everywhere in it.
+    found = [m for m in found if normalize(text[m.start : m.end]) not in ctx.persons]
+    found = [_with_direction(ctx, m) for m in found]
+    return [Mention(article_id, m.start, m.end, text[m.start : m.end]) for m in found]
+
+
+def recognize_all(
+    texts: Iterable[tuple[str, str]], gaz: Gazetteer, lex: Lexicon
+) -> dict[str, list[Mention]]:
+    """Recognize ``(article_id, text)`` pairs; returns mentions by article id."""
+    return {aid: recognize(text, gaz, lex, article_id=aid) for aid, text in texts}

@@ -1,0 +1,175 @@
+"""Mentions -> places: choose the right gazetteer record for each toponym.
+
+Each candidate gets a score from the evidence a careful reader uses:
+
+* its prior: feature type and importance, population (:func:`geo.gazetteer.prior`);
+* whether the mention is the record's own name rather than an alternate name;
+* the countries the article is about (countries named in it, and the countries of the
+  unambiguous places it names);
+* a qualifier right after it ("Springfield, Illinois", "Vladivostok, Russia");
+* closeness to the other places the article names.
+
+One sense per article: every mention of the same name in an article gets the same place.
+The runner-up candidates are kept for the user interface.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from geo.gazetteer import Gazetteer, normalize
+from geo.model import Mention, Place, Resolution
+
+#: Score weights (see module docstring).
+W_EXACT = 0.25
+W_COUNTRY = 0.35
+W_QUALIFIER = 0.6
+W_NEAR = 0.2
+NEAR_KM = 400.0
+MAX_CANDIDATES = 25
+MAX_ALTERNATIVES = 3
+
+Fallback = Callable[[str], Place | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    key: str
+    mentions: tuple[Mention, ...]
+    candidates: tuple[Place, ...]
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km between two (lat, lon) points."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
+    by_key: dict[str, list[Mention]] = {}
+    for m in mentions:
+        by_key.setdefault(normalize(m.text), []).append(m)
+    return [
+        _Group(k, tuple(ms), tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES)))
+        for k, ms in by_key.items()
+    ]
+
+
+def _context_countries(groups: Sequence[_Group]) -> Counter[str]:
+    """Countries the article is about: named countries and clear-cut places, by mentions."""
+    counts: Counter[str] = Counter()
+    for g in groups:
+        if not g.candidates:
+            continue
+        top = g.candidates[0]
+        runner = g.candidates[1].score if len(g.candidates) > 1 else 0.0
+        clear = top.kind == "country" or top.score - runner > 0.2
+        if clear and top.country:
+            counts[top.country] += len(g.mentions)
+    return counts
+
+
+def _qualifiers(text: str, mentions: Sequence[Mention], gaz: Gazetteer) -> dict[int, list[Place]]:
+    """Places named right after a mention as ", Qualifier" (admin-1 regions and countries)."""
+    out: dict[int, list[Place]] = {}
+    for a, b in zip(mentions, mentions[1:], strict=False):
+        if text[a.end : b.start] in (", ", ","):
+            quals = [p for p in gaz.candidates(b.text, limit=8) if p.kind in ("admin1", "country")]
+            if quals:
+                out[a.start] = quals
+    return out
+
+
+def _qualified(place: Place, quals: Sequence[Place]) -> bool:
+    return any(
+        (q.kind == "admin1" and q.admin1 and q.admin1 == place.admin1)
+        or (q.kind == "country" and q.country == place.country and place.kind != "country")
+        for q in quals
+    )
+
+
+def _score(place: Place, key: str, countries: Counter[str], total: int) -> float:
+    score = place.score
+    if normalize(place.name) == key:
+        score += W_EXACT
+    if place.country and total:
+        share = countries.get(place.country, 0) / total
+        score += W_COUNTRY * min(1.0, 3 * share) if share else 0.0
+    return score
+
+
+def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
+    for other in anchors:
+        if other.id != place.id and haversine_km(place.lat, place.lon, other.lat, other.lon) < NEAR_KM:
+            return W_NEAR
+    return 0.0
+
+
+def _choose(group: _Group, scored: list[tuple[float, Place]]) -> Resolution | None:
+    if not scored:
+        return None
+    scored.sort(key=lambda sp: -sp[0])
+    best_score, best = scored[0]
+    second = scored[1][0] if len(scored) > 1 else 0.0
+    confidence = round(min(1.0, 0.5 + (best_score - second)), 3) if second else 1.0
+    alternatives = tuple(p for _, p in scored[1 : 1 + MAX_ALTERNATIVES])
+    return Resolution(group.mentions[0], best, confidence, alternatives)
+
+
+def resolve(
+    text: str,
+    mentions: Sequence[Mention],
+    gaz: Gazetteer,
+    *,
+    fallback: Fallback | None = None,
+) -> list[Resolution]:
+    """Resolve the mentions of one article.
+
+    Parameters
+    ----------
+    text
+        The article text the mentions point into.
+    mentions
+        The recognizer's output for that text.
+    gaz
+        The gazetteer supplying candidates.
+    fallback
+        Called with a name that has no gazetteer candidate (e.g. an online geocoder);
+        ``None`` leaves such mentions unresolved.
+
+    Returns
+    -------
+    list of Resolution
+        One per resolved mention, in text order.
+    """
+    groups = _groups(mentions, gaz)
+    countries = _context_countries(groups)
+    total = sum(countries.values())
+    quals = _qualifiers(text, mentions, gaz)
+    anchors = [g.candidates[0] for g in groups if len(g.candidates) == 1]
+    chosen: dict[str, Resolution] = {}
+    for group in groups:
+        cands = list(group.candidates)
+        if not cands and fallback is not None:
+            found = fallback(group.mentions[0].text)
+            cands = [found] if found else []
+        scored = []
+        for place in cands:
+            score = _score(place, group.key, countries, total) + _near_bonus(place, anchors)
+            if any(_qualified(place, quals.get(m.start, ())) for m in group.mentions):
+                score += W_QUALIFIER
+            scored.append((score, place))
+        res = _choose(group, scored)
+        if res:
+            chosen[group.key] = res
+    out = []
+    for m in mentions:
+        res = chosen.get(normalize(m.text))
+        if res:
+            out.append(Resolution(m, res.place, res.confidence, res.alternatives))
+    return out

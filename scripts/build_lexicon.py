@@ -1,0 +1,53 @@
+"""Derive ``data/recognizer/common_words.txt``: English words that are also place names.
+
+A capitalised "Reading", "Mobile", "Nice" or "March" is a place only when the context says
+so.  This script lists the lower-case words of an English dictionary that are also a one-word
+name in the gazetteer; the recognizer asks for place evidence before accepting them.
+
+Source: the SCOWL-derived word list of Debian's ``wamerican`` package
+(``apt-get install wamerican``; /usr/share/dict/american-english, copyright Kevin Atkinson
+and others, free to use, copy and distribute, see /usr/share/doc/wamerican/copyright).
+Its lower-case entries are common words; capitalised entries (proper nouns) are skipped.
+
+Usage::
+
+    python scripts/build_lexicon.py [--dict /usr/share/dict/american-english]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from geo import gazetteer  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dict", type=Path, default=Path("/usr/share/dict/american-english"))
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "recognizer" / "common_words.txt")
+    args = parser.parse_args()
+    words = {
+        w.strip()
+        for w in args.dict.read_text(encoding="utf-8").splitlines()
+        if w.strip().isalpha() and w.strip().islower()
+    }
+    gaz = gazetteer.load(ROOT / "data")
+    keep = sorted(w for w in words if gaz.has_key(gazetteer.normalize(w)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# English words that are also gazetteer names; built by scripts/build_lexicon.py\n")
+        fh.write("\n".join(keep) + "\n")
+    os.replace(tmp, args.out)
+    print(f"{len(keep)} ambiguous common words -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
