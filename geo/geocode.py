@@ -21,6 +21,7 @@ pipeline's language (:meth:`~GazetteerGeocoder.candidates` and
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import math
 import time
 from array import array
@@ -97,6 +98,19 @@ def _check_countries(codes: str | Iterable[str] | None) -> frozenset[str] | None
     if not chosen or not all(len(c) == 2 and c.isalpha() for c in chosen):
         raise BadInput(f"country_codes {sorted(chosen)!r} must be ISO 3166-1 alpha-2 codes")
     return chosen
+
+
+def _check_point(query: object) -> tuple[float, float]:
+    if isinstance(query, Point):
+        return query.latitude, query.longitude
+    parts = query.split(",") if isinstance(query, str) else query
+    try:
+        lat, lon = (float(v) for v in parts)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as err:
+        raise BadInput(f"{query!r} is not a point: give (lat, lon) or 'lat, lon'") from err
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise BadInput(f"{query!r} is out of range: latitude -90..90, longitude -180..180")
+    return lat, lon
 
 
 def _select(
@@ -246,6 +260,7 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]
             :class:`~geo.model.Place` fields (``id``, ``name``, ``kind``, ``country``,
             ``source``, ``score``...); :func:`to_place` rebuilds the record.
         """
+        _check_limit(limit)
         found = self.candidates(
             query, limit=1 if exactly_one else limit, country_codes=country_codes, kinds=kinds
         )
@@ -275,12 +290,9 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]
         BadInput
             If the point or an option is malformed.
         """
-        try:
-            point = Point(query)
-        except (TypeError, ValueError) as err:
-            raise BadInput(f"{query!r} is not a point: give (lat, lon) or 'lat, lon'") from err
+        lat, lon = _check_point(query)
         count = 1 if exactly_one else (_check_limit(limit) or 1)
-        ids = self._nearest(point.latitude, point.longitude, _check_kinds(kinds), count)
+        ids = self._nearest(lat, lon, _check_kinds(kinds), count)
         return _as_locations([self.gazetteer.get(i) for i in ids], exactly_one=exactly_one)
 
     def _nearest(
@@ -293,8 +305,10 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]
                             [p.id for p in places], [p.kind for p in places])  # fmt: skip
         lats, lons, ids, place_kinds = self._coords
         rows = (i for i in range(len(ids)) if kinds is None or place_kinds[i] in kinds)
-        dist = sorted((_haversine_km(lat, lon, lats[i], lons[i]), i) for i in rows)
-        return [ids[i] for _, i in dist[:count]]
+        dist = heapq.nsmallest(
+            count, ((_haversine_km(lat, lon, lats[i], lons[i]), i) for i in rows)
+        )
+        return [ids[i] for _, i in dist]
 
 
 # --------------------------------------------------------------------------- online
@@ -406,7 +420,7 @@ class OnlineGeocoder:
                 addressdetails=True,
                 country_codes=sorted(c.lower() for c in countries) or None,
             )
-        except geopy.exc.GeopyError as err:
+        except (geopy.exc.GeopyError, ValueError) as err:
             raise _http.unavailable(err, self.url) from err
         raws = [_trim(location.raw, self.url) for location in found or ()]
         self.cache.put(key, raws)
