@@ -507,6 +507,17 @@ def routes_frame(routes: Iterable[Route], resolve: Resolve) -> GeoDataFrame:
     return GeoDataFrame(rows, columns=list(COLUMNS), geometry="geometry", crs="EPSG:4326")
 
 
+def unwrap_routes(routes: GeoDataFrame) -> GeoDataFrame:
+    """A copy of a routes table with continuous, unwrapped lines: what the folium map draws.
+
+    The routes layer file holds lines split at the antimeridian (longitudes in [-180, 180]);
+    Leaflet needs each route as one continuous line, longitudes past 180 where it crosses.
+    """
+    out = routes.copy()
+    out["geometry"] = [unwrap_geometry(g) for g in routes.geometry]
+    return out
+
+
 def build_routes(
     routes_path: Path, gazetteer: Gazetteer, articles: Mapping[str, str]
 ) -> GeoDataFrame:
