@@ -90,6 +90,8 @@ RETURNED_OBJECTS = ("last_active_drawing", "last_object_clicked_count")
 TILE_NOTICE = "Online tiles unavailable — offline base map still works"
 OCEAN, LAND, BORDER, COAST = "#c6dbea", "#f4f1ea", "#a8a39a", "#5b7f99"
 MAX_QUOTES = 5
+#: Leaflet panes: base map under the routes (overlayPane, 400), places above them.
+BASEMAP_PANE, PLACES_PANE = "news-atlas-basemap", "news-atlas-places"
 _FIRST_QUOTE_CHARS = 600
 # folium and branca are untyped: reach their untyped callables through ``Any``.
 _folium: Any = folium
@@ -317,6 +319,7 @@ def place_marker(row: Any) -> folium.CircleMarker:
         tooltip=folium.Tooltip(esc(row.name), sticky=False),
         popup=folium.Popup(place_popup_html(row), max_width=360, lazy=True),
     )
+    marker.options["pane"] = PLACES_PANE  # folium's path_options drops ``pane``
     _add(marker, _FeatureTag({"place_id": str(row.place_id), "kind": "place"}))
     return marker
 
@@ -374,6 +377,7 @@ def _base_layers(basemap: BaseMap, opts: MapOptions) -> list[folium.map.Layer]:
         name="countries",
         control=False,
         interactive=False,
+        pane=BASEMAP_PANE,
         style={"color": BORDER, "weight": 0.6, "fillColor": LAND, "fillOpacity": 1},
     ).add_to(offline)
     folium.GeoJson(
@@ -381,6 +385,7 @@ def _base_layers(basemap: BaseMap, opts: MapOptions) -> list[folium.map.Layer]:
         name="coastline",
         control=False,
         interactive=False,
+        pane=BASEMAP_PANE,
         style={"color": COAST, "weight": 0.9, "fill": False},
     ).add_to(offline)
     layers: list[folium.map.Layer] = [offline]
@@ -542,15 +547,17 @@ def _new_map(places: gpd.GeoDataFrame, opts: MapOptions, selected: Any | None) -
 
 
 def _selected_ring(selected: Any) -> folium.CircleMarker:
-    return folium.CircleMarker(
+    ring = folium.CircleMarker(
         location=_latlon(selected.geometry),
         radius=_radius(selected.mentions) + 6,
         color="#111111",
         weight=3,
         fill=False,
-        interactive=False,
         class_name="news-atlas-selected",
     )
+    # folium's path_options drops these; a ring that took clicks would hide its marker.
+    ring.options.update(interactive=False, pane=PLACES_PANE)
+    return ring
 
 
 def _add_plugins(m: folium.Map) -> None:
@@ -605,6 +612,8 @@ def build_map(
         raise BadInput(f"unknown base layer {opts.base_layer!r}; use one of {BASE_LAYERS}")
     selected = _selected_row(places, opts.selected)
     m = _new_map(places, opts, selected)
+    _add(m, folium.map.CustomPane(BASEMAP_PANE, z_index=250, pointer_events=False))
+    _add(m, folium.map.CustomPane(PLACES_PANE, z_index=450, pointer_events=True))
     base = _base_layers(basemap, opts)
     for layer in [*base, *_place_layers(places, opts)]:
         layer.add_to(m)

@@ -266,7 +266,14 @@ def test_selected_place_is_ringed_and_centered(places: gpd.GeoDataFrame) -> None
     m = build_map(places, None, TINY_BASEMAP, MapOptions(selected="gn:2013348"))
     page = m.get_root().render()
     assert m.location == [43.1, 131.9]
-    assert '"className": "news-atlas-selected"' in page
+    rings = [
+        json.loads(o)
+        for o in re.findall(r"L\.circleMarker\(\s*\[43\.1, 131\.9\],\s*(\{.*?\})\s*\)", page, re.S)
+    ]
+    assert len(rings) == 2
+    assert any(
+        o.get("className") == "news-atlas-selected" and o["interactive"] is False for o in rings
+    )
     assert '"restore_view": false' in page
 
 
@@ -302,3 +309,10 @@ def test_payload_for_sixty_markers(places: gpd.GeoDataFrame, basemap: BaseMap) -
     page = build_map(many, None, basemap).get_root().render()
     assert page.count("L.circleMarker(") == 60
     assert len(page.encode("utf-8")) < 1.6e6
+
+
+def test_panes_keep_places_clickable_above_routes(page: str) -> None:
+    """Routes (overlayPane, z 400) must not cover places; the base map lies under both."""
+    panes = dict(re.findall(r'createPane\(\s*"([\w-]+)"\);\s*\S+\.style\.zIndex = (\d+);', page))
+    assert int(panes[mapview.BASEMAP_PANE]) < 400 < int(panes[mapview.PLACES_PANE]) < 600
+    assert page.count(f'"pane": "{mapview.PLACES_PANE}"') == 7
