@@ -128,6 +128,8 @@ def unavailable(err: Exception, url: str) -> GeocoderUnavailable:
         what = f"did not answer in time ({err})"
     elif isinstance(err, geopy.exc.GeocoderUnavailable) or "refused" in str(err).lower():
         what = f"cannot be reached ({err})"
+    elif isinstance(err, (geopy.exc.GeocoderParseError, ValueError)):
+        what = f"sent a malformed answer ({err})"
     else:
         what = f"failed or refused the request ({err})"
     return GeocoderUnavailable(
