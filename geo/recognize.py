@@ -75,6 +75,8 @@ _MONTHS = frozenset(
 #: Minimum prior (see geo.gazetteer.prior) of a settlement named without a place cue.
 WEAK_SINGLE = 0.55
 WEAK_MULTI = 0.45
+#: Prior above which a settlement keeps its place sense inside a longer proper noun.
+STRONG = 0.7
 _COUNTRY_LEVEL = frozenset({"country", "continent", "admin1", "ocean", "sea"})
 
 
@@ -232,22 +234,41 @@ def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
     return False
 
 
+def _strong(ctx: _Context, surface: str) -> bool:
+    """A country-level name or a major city: it keeps its place sense inside a longer name."""
+    top = ctx.gaz.candidates(surface, limit=1)
+    return bool(top) and (top[0].kind in _COUNTRY_LEVEL or top[0].score >= STRONG)
+
+
 def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
-    """A capitalised word glued on either side makes the match part of another proper noun."""
+    """Whether a capitalised neighbour makes the match part of a person's or other name.
+
+    A strong name ("Toronto police", "Air Zimbabwe", "Jamaica Cancer Society") stays a
+    place; a weak one ("Jack Sullivan", "Chatham House", "Kim Jong-un") does not, and a weak
+    name seen as part of a person's name is remembered as a person for the whole article.
+    """
     if _hyphen_glued(ctx, m):
         return True
     nxt = ctx.word(m.last + 1)
-    if nxt and nxt.is_word and nxt.is_cap and ctx.adjacent(m.last, m.last + 1):
-        if nxt.text.lower() not in _MONTHS:
-            return True
+    glued_next = bool(
+        nxt and nxt.is_word and nxt.is_cap and ctx.adjacent(m.last, m.last + 1)
+        and nxt.text.lower() not in _MONTHS
+    )  # fmt: skip
     prev = ctx.word(m.first - 1)
-    if not (prev and prev.is_word and prev.is_cap and ctx.adjacent(m.first - 1, m.first)):
+    glued_prev = bool(prev and prev.is_word and prev.is_cap and ctx.adjacent(m.first - 1, m.first))
+    if glued_prev and prev:
+        low = prev.text.lower()
+        initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
+        if low in _DIRECTIONS or (initial and (low in _FUNCTION or low in ctx.lex.common_words)):
+            glued_prev = False
+    if not (glued_next or glued_prev):
         return False
-    low = prev.text.lower()
-    if low in _DIRECTIONS:
+    surface = ctx.text[m.start : m.end]
+    if _strong(ctx, surface):
         return False
-    initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
-    return not (initial and (low in _FUNCTION or low in ctx.lex.common_words))
+    if glued_prev and m.first == m.last:
+        ctx.persons.add(normalize(surface))
+    return True
 
 
 def _acronym_ok(ctx: _Context, surface: str) -> bool:

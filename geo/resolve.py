@@ -24,7 +24,7 @@ from geo.gazetteer import Gazetteer, normalize
 from geo.model import Mention, Place, Resolution
 
 #: Score weights (see module docstring).
-W_EXACT = 0.25
+W_EXACT = 0.15
 W_COUNTRY = 0.35
 W_QUALIFIER = 0.6
 W_NEAR = 0.2

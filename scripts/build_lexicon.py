@@ -5,7 +5,7 @@ so.  This script lists the lower-case words of an English dictionary that are al
 name in the gazetteer; the recognizer asks for place evidence before accepting them.
 
 Source: the SCOWL-derived word list of Debian's ``wamerican`` package
-(``apt-get install wamerican``; /usr/share/dict/american-english, copyright Kevin Atkinson
+and ``wbritish`` (``apt-get install wamerican wbritish``; /usr/share/dict/*-english, copyright Kevin Atkinson
 and others, free to use, copy and distribute, see /usr/share/doc/wamerican/copyright).
 Its lower-case entries are common words; capitalised entries (proper nouns) are skipped.
 
@@ -30,12 +30,18 @@ from geo import gazetteer  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dict", type=Path, default=Path("/usr/share/dict/american-english"))
+    parser.add_argument(
+        "--dict",
+        type=Path,
+        nargs="+",
+        default=[Path("/usr/share/dict/american-english"), Path("/usr/share/dict/british-english")],
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "recognizer" / "common_words.txt")
     args = parser.parse_args()
     words = {
         w.strip()
-        for w in args.dict.read_text(encoding="utf-8").splitlines()
+        for path in args.dict
+        for w in path.read_text(encoding="utf-8").splitlines()
         if w.strip().isalpha() and w.strip().islower()
     }
     gaz = gazetteer.load(ROOT / "data")
