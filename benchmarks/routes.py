@@ -1,0 +1,36 @@
+"""Time building the routes layer and the claim-check table (cold, then warm searoute cache).
+
+Run: ``.venv/bin/python benchmarks/routes.py``
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    """Build the routes twice and the claim table once; print timings and the table."""
+    from geo import gazetteer
+    from geo.routes import build_routes, claim_table, parse_claim_spec, read_routes_file
+
+    gaz = gazetteer.load(ROOT / "data", cache_dir=ROOT / ".cache")
+    articles = {p.name[:3]: p.read_text(encoding="utf-8") for p in (ROOT / "seeds").glob("*.txt")}
+    for label in ("cold", "warm"):
+        start = time.perf_counter()
+        frame = build_routes(ROOT / "data" / "routes.yaml", gaz, articles)
+        print(f"build_routes ({label}): {len(frame)} routes in {time.perf_counter() - start:.2f} s")
+    start = time.perf_counter()
+    table = claim_table(
+        parse_claim_spec(read_routes_file(ROOT / "data" / "routes.yaml")), gaz.lookup
+    )
+    print(f"claim_table: {time.perf_counter() - start:.2f} s")
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
