@@ -247,6 +247,7 @@ def _curated_place(entry: dict[str, object], path: Path) -> tuple[Place, list[st
             country=str(entry.get("country", "")),
             population=int(entry.get("population", 0)),  # type: ignore[call-overload]
             source="curated",
+            score=float(entry.get("score", 0.0)),  # type: ignore[arg-type]
         )
     except (KeyError, TypeError, ValueError) as err:
         raise DataFileError(f"{str(path)!r}: bad [[place]] entry {entry!r}: {err}") from err

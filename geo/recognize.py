@@ -18,6 +18,7 @@ The word lists below are English grammar (prepositions, titles, months), not pla
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from geo.gazetteer import Gazetteer, normalize
 from geo.model import Mention
 
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
+ENGLISH_WORDS_FILE = Path("recognizer") / "english_words.txt.gz"
 
 _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[^\W_]+|[^\w\s]")
 _CONNECTORS = frozenset("of the de del della la le les du des da do dos das upon on am an der y and sur al el".split())
@@ -102,16 +104,28 @@ class Lexicon:
     """Language data the recognizer uses besides the gazetteer."""
 
     common_words: frozenset[str]
+    english_words: frozenset[str] = frozenset()
+
+
+def _word_set(path: Path) -> frozenset[str]:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        else:
+            lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DataFileError(f"{str(path)!r} is missing; run scripts/build_lexicon.py") from None
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise DataFileError(f"{str(path)!r} is unreadable: {err}") from err
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
 def load_lexicon(data_dir: Path) -> Lexicon:
-    """Read ``data/recognizer/common_words.txt``."""
-    path = data_dir / COMMON_WORDS_FILE
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataFileError(f"{str(path)!r} is missing; run scripts/build_lexicon.py") from None
-    return Lexicon(frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#")))
+    """Read the word lists in ``data/recognizer/`` (see scripts/build_lexicon.py)."""
+    return Lexicon(
+        _word_set(data_dir / COMMON_WORDS_FILE), _word_set(data_dir / ENGLISH_WORDS_FILE)
+    )
 
 
 def tokenize(text: str) -> list[Token]:
@@ -264,18 +278,35 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if not (glued_next or glued_prev):
         return False
     surface = ctx.text[m.start : m.end]
-    if _strong(ctx, surface):
+    neighbours = [t for t, glued in ((nxt, glued_next), (prev, glued_prev)) if glued and t]
+    if _strong(ctx, surface) and all(_ordinary(ctx, t) for t in neighbours):
         return False
-    if glued_prev and m.first == m.last:
+    if m.first == m.last and not _strong_kind(ctx, surface):
         ctx.persons.add(normalize(surface))
     return True
 
 
-def _acronym_ok(ctx: _Context, surface: str) -> bool:
+def _ordinary(ctx: _Context, tok: Token) -> bool:
+    """An ordinary English word ("Police", "Times", "Air"), not a name ("Putin", "W")."""
+    return tok.text.lower() in ctx.lex.english_words
+
+
+def _strong_kind(ctx: _Context, surface: str) -> bool:
+    top = ctx.gaz.candidates(surface, limit=1)
+    return bool(top) and top[0].kind in _COUNTRY_LEVEL
+
+
+def _acronym_ok(ctx: _Context, m: _Match, surface: str) -> bool:
+    """An acronym is a place only as a known country-level short form ("US", "DPRK", "EU"),
+    or as a region's postal code after a comma ("Vancouver, BC")."""
     letters = surface.replace(".", "")
     if not (letters.isupper() and len(letters) <= 5):
         return True
-    return any(p.kind in _COUNTRY_LEVEL for p in ctx.gaz.candidates(surface, limit=5))
+    cands = ctx.gaz.candidates(surface, limit=5)
+    if any(p.kind in ("country", "continent") or p.source == "curated" for p in cands):
+        return True
+    before = ctx.word(m.first - 1)
+    return bool(before and before.text == ",") and any(p.kind == "admin1" for p in cands)
 
 
 def _has_cue(ctx: _Context, m: _Match) -> bool:
@@ -312,7 +343,8 @@ def _accept(ctx: _Context, m: _Match) -> bool:
     if _part_of_longer_name(ctx, m):
         return False
     return (
-        _acronym_ok(ctx, surface)
+        normalize(surface) not in _DIRECTIONS
+        and _acronym_ok(ctx, m, surface)
         and _common_word_ok(ctx, m, surface)
         and _important_or_cued(ctx, m, surface)
     )

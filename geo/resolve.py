@@ -32,6 +32,9 @@ NEAR_KM = 400.0
 MAX_CANDIDATES = 25
 MAX_ALTERNATIVES = 3
 
+#: Kinds whose coordinates are a real location (not a label point of a large area).
+_POINT_KINDS = frozenset({"city", "port", "facility", "mountain", "island"})
+
 Fallback = Callable[[str], Place | None]
 
 
@@ -104,6 +107,8 @@ def _score(place: Place, key: str, countries: Counter[str], total: int) -> float
 
 
 def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
+    if place.kind not in _POINT_KINDS:
+        return 0.0
     for other in anchors:
         if other.id != place.id and haversine_km(place.lat, place.lon, other.lat, other.lon) < NEAR_KM:
             return W_NEAR

@@ -1,4 +1,8 @@
-"""Derive ``data/recognizer/common_words.txt``: English words that are also place names.
+"""Derive the recognizer's word lists in ``data/recognizer/``.
+
+``common_words.txt``: English words that are also place names.
+``english_words.txt.gz``: all lower-case English words (to tell "Toronto Police" from
+"Vladimir Putin": an organisation's name goes on with ordinary words, a person's does not).
 
 A capitalised "Reading", "Mobile", "Nice" or "March" is a place only when the context says
 so.  This script lists the lower-case words of an English dictionary that are also a one-word
@@ -17,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import sys
 import tempfile
@@ -46,6 +51,12 @@ def main() -> None:
     }
     gaz = gazetteer.load(ROOT / "data")
     keep = sorted(w for w in words if gaz.has_key(gazetteer.normalize(w)))
+    english = args.out.parent / "english_words.txt.gz"
+    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
+    os.close(fd)
+    with gzip.GzipFile(tmp, "wb", mtime=0) as fh:
+        fh.write(("\n".join(sorted(w for w in words if len(w) >= 3)) + "\n").encode("utf-8"))
+    os.replace(tmp, english)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
