@@ -1,0 +1,101 @@
+"""Shared fixtures: layers built from the seed articles into temporary data folders.
+
+The layers (``data/layers``) are not in git, so the tests build their own on every session,
+exactly as a fresh clone would: a temporary data folder gets symlinks to the checked-in
+gazetteer, recognizer, base map and routes file, and :func:`geo.dashboard.ensure_layers`
+builds ``layers/`` into it.  The real ``data/layers`` is never read or written.  The
+gazetteer index cache stays in the project's ``.cache`` so it is built at most once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from geo import dashboard, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SEEDS = ROOT / "seeds"
+CACHE = ROOT / ".cache"
+#: Checked-in inputs of a build, linked into every temporary data folder.
+DATA_INPUTS = ("gazetteer", "recognizer", "basemap", "routes.yaml")
+
+#: An article full of characters that break HTML, JS template literals and markdown.
+NASTY_ID = "900"
+NASTY_TEXT = (
+    "Ports of the Far East.\n\n"
+    'Ships wait offshore. In Vladivostok, he said "it\'s `fine`" </script> '
+    "<img src=x onerror=alert(1)>. Prices rose by $5 and *bold* _claims_ spread.\n"
+)
+NASTY_TITLE = "Nasty </script> \"title\" 'quoted' `tick` <img src=x onerror=alert(1)>"
+NASTY_RAW = ("</script>", "<img src=x onerror=alert(1)>", "`fine`", 'said "it')
+
+
+@dataclasses.dataclass(frozen=True)
+class AtlasData:
+    """A built data folder and the environment that points the app at it."""
+
+    cfg: settings.Settings
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "NEWS_ATLAS_DATA": str(self.cfg.data_dir),
+            "NEWS_ATLAS_SEEDS": str(self.cfg.seeds_dir),
+            "NEWS_ATLAS_CACHE": str(self.cfg.cache_dir),
+            "NEWS_ATLAS_ONLINE": "0",
+        }
+
+    @property
+    def layers_dir(self) -> Path:
+        return dashboard.layers_dir(self.cfg)
+
+
+def data_folder(root: Path) -> Path:
+    """A data folder under ``root`` whose build inputs link to the checked-in ones."""
+    folder = root / "data"
+    folder.mkdir(parents=True)
+    for name in DATA_INPUTS:
+        (folder / name).symlink_to(DATA / name, target_is_directory=(DATA / name).is_dir())
+    return folder
+
+
+def build_atlas(root: Path, seeds: Path) -> AtlasData:
+    """Build the layers of ``seeds`` into a fresh data folder under ``root``."""
+    base = settings.load()
+    cfg = dataclasses.replace(
+        base, data_dir=data_folder(root), seeds_dir=seeds, cache_dir=CACHE, online=False
+    )
+    assert dashboard.ensure_layers(cfg) is not None, "the fresh folder should need a build"
+    assert dashboard.layers_stamp(cfg) is not None
+    return AtlasData(cfg)
+
+
+@pytest.fixture(scope="session")
+def atlas(tmp_path_factory: pytest.TempPathFactory) -> AtlasData:
+    """Layers of the real seed articles."""
+    return build_atlas(tmp_path_factory.mktemp("atlas"), SEEDS)
+
+
+@pytest.fixture(scope="session")
+def nasty_atlas(tmp_path_factory: pytest.TempPathFactory) -> AtlasData:
+    """Layers of the seed articles plus :data:`NASTY_TEXT` (titled :data:`NASTY_TITLE`)."""
+    root = tmp_path_factory.mktemp("nasty")
+    seeds = root / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    (seeds / f"{NASTY_ID}_nasty.txt").write_text(NASTY_TEXT, encoding="utf-8")
+    with (seeds / "articles.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f'\n["{NASTY_ID}"]\ntitle = {json.dumps(NASTY_TITLE)}\n')
+        fh.write(f"outlet = {json.dumps('<b>Outlet</b> & co')}\n")
+    return build_atlas(root, seeds)
+
+
+def use(monkeypatch: pytest.MonkeyPatch, data: AtlasData) -> None:
+    """Point the app (its settings are read from the environment) at ``data``."""
+    for key, value in data.env.items():
+        monkeypatch.setenv(key, value)

@@ -1,0 +1,348 @@
+"""The dashboard: page logic (geo.dashboard) and the Streamlit app through AppTest."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import NASTY_ID, NASTY_RAW, NASTY_TITLE, ROOT, AtlasData, use
+from shapely.geometry import Point
+from streamlit.testing.v1 import AppTest
+
+from geo import dashboard
+from geo.dashboard import Filters, Layers, Selection
+from geo.errors import DataFileError, UnknownPlace
+
+VLADIVOSTOK_QUOTE = "armoured train are expected to arrive in the port of Vladivostok"
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture(scope="module")
+def lay(atlas: AtlasData) -> Layers:
+    return dashboard.load_layers(atlas.layers_dir)
+
+
+@pytest.fixture(scope="module")
+def nasty(nasty_atlas: AtlasData) -> Layers:
+    return dashboard.load_layers(nasty_atlas.layers_dir)
+
+
+def _text(page: str) -> str:
+    """What a reader sees: tags removed, character references resolved."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def _id(lay: Layers, name: str) -> str:
+    rows = lay.places[lay.places["name"] == name]
+    assert not rows.empty, f"{name!r} is not in the places layer"
+    return str(rows["place_id"].iloc[0])
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def test_layers_are_built_into_the_temporary_folder(atlas: AtlasData, lay: Layers) -> None:
+    assert atlas.layers_dir != ROOT / "data" / "layers"
+    assert dashboard.ensure_layers(atlas.cfg) is None, "already built: nothing to do"
+    assert len(lay.places) > 20 and len(lay.routes) > 5
+    assert set(lay.articles) == {"000", "001", "002", "003", "004"}
+    # the map gets continuous lines; the stored (split) ones stay within [-180, 180]
+    assert lay.map_routes.total_bounds[2] > 180 >= lay.routes.total_bounds[2]
+
+
+def test_missing_or_broken_layer_file_is_a_data_file_error(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match=r"places\.geojson.*python -m geo build"):
+        dashboard.load_layers(tmp_path)
+    (tmp_path / "places.geojson").write_text("{not json", encoding="utf-8")
+    with pytest.raises(DataFileError, match="cannot read layer file"):
+        dashboard.load_layers(tmp_path)
+
+
+# -- filters and search -----------------------------------------------------------------------
+
+
+def test_no_filter_keeps_every_place(lay: Layers) -> None:
+    assert len(dashboard.filter_places(lay, Filters())) == len(lay.places)
+    assert len(dashboard.filter_routes(lay.routes, Filters())) == len(lay.routes)
+
+
+def test_article_filter_counts_mentions_in_those_articles_only(lay: Layers) -> None:
+    only = dashboard.filter_places(lay, Filters(articles=frozenset({"002"})))
+    expected = set(lay.mentions.loc[lay.mentions["article_id"] == "002", "place_id"])
+    assert set(only["place_id"]) == expected
+    vlad = only[only["name"] == "Vladivostok"].iloc[0]
+    in_002 = lay.mentions[
+        (lay.mentions["article_id"] == "002") & (lay.mentions["name"] == "Vladivostok")
+    ]
+    assert (
+        vlad["mentions"] == len(in_002) < lay.places.set_index("name").at["Vladivostok", "mentions"]
+    )
+    assert {q["article_id"] for q in json.loads(vlad["quotes"])} == {"002"}
+
+
+def test_group_and_minimum_filters_and_the_kept_place(lay: Layers) -> None:
+    cities = dashboard.filter_places(lay, Filters(groups=frozenset({"city"})))
+    assert set(cities["group"]) == {"city"}
+    busy = dashboard.filter_places(lay, Filters(min_mentions=10))
+    assert len(busy) and (busy["mentions"] >= 10).all()
+    tumen = _id(lay, "Tumen River")
+    kept = dashboard.filter_places(lay, Filters(groups=frozenset({"city"}), keep=tumen))
+    assert tumen in set(kept["place_id"])
+
+
+def test_routes_follow_the_article_filter(lay: Layers) -> None:
+    only = dashboard.filter_routes(lay.routes, Filters(articles=frozenset({"002"})))
+    assert 0 < len(only) < len(lay.routes)
+    assert all("002" in dashboard.route_articles(r) for r in only.itertuples(index=False))
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [("vladivostok", "Vladivostok"), ("  VLADIVOSTOK ", "Vladivostok"), ("Hokkaido", "Hokkaidō"),
+     ("hokkaidō", "Hokkaidō"), ("the Tumen river", "Tumen River"), ("pyong", "Pyongyang")],
+)  # fmt: skip
+def test_search_is_case_and_accent_insensitive(lay: Layers, query: str, name: str) -> None:
+    hits = dashboard.search_places(lay.places, query)
+    assert hits and hits[0] == _id(lay, name)
+
+
+def test_search_ranks_exact_then_prefix_then_word_then_substring() -> None:
+    places = pd.DataFrame({
+        "place_id": ["a", "b", "c", "d", "e"],
+        "name": ["Korea Bay", "North Korea", "Korea", "Koreatown", "Unrelated"],
+        "mentions": [1, 50, 2, 9, 99],
+    })  # fmt: skip
+    assert dashboard.search_places(places, "korea") == ["c", "d", "a", "b"]
+    assert dashboard.search_places(places, "rea") == ["b", "d", "c", "a"]  # by mentions
+    assert dashboard.search_places(places, "   ") == []
+    assert dashboard.search_places(places, "nowhere") == []
+
+
+def test_clicks_count_twice_on_the_same_marker() -> None:
+    place = {"last_active_drawing": {"properties": {"place_id": "p1"}}}
+    sel, last = dashboard.click_selection({**place, "last_object_clicked_count": 1}, None)
+    assert sel == Selection("place", "p1")
+    # the same value on a rerun (e.g. a widget changed) is not a new click
+    again, last = dashboard.click_selection({**place, "last_object_clicked_count": 1}, last)
+    assert again is None
+    second, last = dashboard.click_selection({**place, "last_object_clicked_count": 2}, last)
+    assert second == Selection("place", "p1")
+    route = {"last_active_drawing": {"properties": {"route_id": "r1"}}}
+    sel, last = dashboard.click_selection({**route, "last_object_clicked_count": 3}, last)
+    assert sel == Selection("route", "r1")
+    # a remounted map starts from nothing; its first click counts again
+    sel, last = dashboard.click_selection({"last_object_clicked_count": None}, last)
+    assert sel is None
+    sel, _ = dashboard.click_selection({**place, "last_object_clicked_count": 1}, last)
+    assert sel == Selection("place", "p1")
+    assert dashboard.click_selection(None, None)[0] is None
+
+
+# -- panels -----------------------------------------------------------------------------------
+
+
+def test_place_panel_has_every_passage_with_context(lay: Layers) -> None:
+    vlad = _id(lay, "Vladivostok")
+    panel = dashboard.place_panel(lay, vlad)
+    assert panel.name == "Vladivostok" and panel.kind in {"city", "port"} and panel.country == "RU"
+    assert panel.mentions == len(lay.mentions[lay.mentions["place_id"] == vlad])
+    assert {c.article_id for c in panel.contexts} >= {"000", "002"}
+    train = next(c for c in panel.contexts if VLADIVOSTOK_QUOTE in _text(c.sentence_html))
+    assert "<mark" in train.sentence_html and ">Vladivostok</mark>" in train.sentence_html
+    assert train.before and train.after, "neighbouring sentences give the context"
+    assert train.title == "Kim's armoured train heads for Vladivostok"
+    assert "Moscow" in dict(train.others).values()
+    page = dashboard.place_panel_html(panel)
+    assert "Runner-up candidates" in page and "geocoding confidence" in page
+    assert VLADIVOSTOK_QUOTE in _text(page)
+    assert "\n\n" not in page
+
+
+def test_unknown_ids_are_unknown_place_errors(lay: Layers) -> None:
+    with pytest.raises(UnknownPlace, match="'nowhere'"):
+        dashboard.place_panel(lay, "nowhere")
+    with pytest.raises(UnknownPlace, match="'nowhere'"):
+        dashboard.route_panel_html(lay, "nowhere")
+    with pytest.raises(UnknownPlace, match="'999'"):
+        dashboard.reader_html(lay, "999")
+
+
+def test_route_panel(lay: Layers) -> None:
+    page = _text(dashboard.route_panel_html(lay, "kim-armoured-train-2023"))
+    assert "Kim Jong-un's armoured train to the Russian Far East" in page
+    assert "rail" in page and " km" in page
+    assert "Kim's armoured train heads for Vladivostok" in page, "quotes name their article"
+
+
+def test_reader_highlights_the_articles_places(lay: Layers) -> None:
+    page = dashboard.reader_html(lay, "002")
+    assert page.count("<mark") == len(lay.mentions[lay.mentions["article_id"] == "002"])
+    names = dict(dashboard.article_places(lay, "002")).values()
+    assert "Vladivostok" in names and "Moscow" in names
+
+
+def test_claim_check_rows(lay: Layers) -> None:
+    origins = dashboard.claim_origins(lay.claim)
+    assert "Rotterdam" in origins and "Murmansk" in origins
+    row = dashboard.claim_row(lay.claim, "Rotterdam")
+    assert row["saving_km"] == row["suez_km"] - row["arctic_km"] > 0
+    assert 0 < row["saving_share"] < row["claimed_share"]
+    assert "almost one-third" in dashboard.claim_quote_html(lay)
+    with pytest.raises(UnknownPlace):
+        dashboard.claim_row(lay.claim, "Atlantis")
+
+
+# -- escaping ---------------------------------------------------------------------------------
+
+
+NASTY = ["'", '"', "`", "</script>", "<img src=x onerror=alert(1)>", "’ “ ”", "$x$", "\\"]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_highlight_escapes_everything(text: str) -> None:
+    out = dashboard.highlight(f"In Vladivostok {text}", [(3, 14)])
+    assert out.startswith("In <mark") and ">Vladivostok</mark>" in out
+    for raw in ("<img", "</script", "`", "$", "\\"):
+        assert raw not in out
+    assert html.unescape(out.split("</mark>")[1]) == f" {text}"
+
+
+def test_highlight_skips_bad_and_overlapping_spans() -> None:
+    assert dashboard.highlight("abc", [(0, 9), (2, 1)]) == "abc"
+    assert dashboard.highlight("abcd", [(0, 2), (1, 3)]).count("<mark") == 1
+
+
+def test_nasty_article_is_escaped_everywhere(nasty: Layers) -> None:
+    vlad = _id(nasty, "Vladivostok")
+    panel = dashboard.place_panel_html(dashboard.place_panel(nasty, vlad))
+    reader = dashboard.reader_html(nasty, NASTY_ID)
+    for page in (panel, reader):
+        for raw in NASTY_RAW:
+            assert raw not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page
+        assert "&lt;/script&gt;" in page and "&#96;fine&#96;" in page
+        assert html.escape(NASTY_TITLE).replace("`", "&#96;") in page
+    assert "&lt;b&gt;Outlet&lt;/b&gt; &amp; co" in reader
+
+
+def test_csv_export_neutralises_formulas_and_geojson_round_trips(lay: Layers) -> None:
+    table = pd.DataFrame({"name": ["=HYPERLINK(1)", "+1", "Vladivostok"], "n": [1, 2, 3]})
+    text = dashboard.to_csv(table)
+    assert "'=HYPERLINK(1)" in text and "'+1" in text and "\nVladivostok,3" in text
+    routes = json.loads(dashboard.to_geojson(lay.routes))
+    assert len(routes["features"]) == len(lay.routes)
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[Point(131.9, 43.1)], crs="EPSG:4326")
+    assert json.loads(dashboard.to_geojson(frame))["features"][0]["geometry"]["coordinates"] == [
+        131.9, 43.1,
+    ]  # fmt: skip
+    assert list(dashboard.places_table(lay.places).columns) == list(dashboard.TABLE_COLUMNS)
+
+
+# -- the app (AppTest) ------------------------------------------------------------------------
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, data: AtlasData) -> AppTest:
+    use(monkeypatch, data)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _markdown(at: AppTest) -> str:
+    return "\n".join(str(m.value) for m in at.markdown)
+
+
+def _count(at: AppTest) -> int:
+    caption = next(c.value for c in at.caption if " places · " in c.value)
+    return int(caption.split()[0])
+
+
+def test_app_renders_the_map_and_filters(
+    monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, lay: Layers
+) -> None:
+    at = _app(monkeypatch, atlas)
+    assert at.get("component_instance") or at.get("iframe"), "no map component"
+    assert _count(at) == len(lay.places)
+    assert "Click a place" in at.info[0].value
+    at.sidebar.multiselect[0].select("002").run()
+    assert _count(at) == lay.mentions.loc[lay.mentions["article_id"] == "002", "place_id"].nunique()
+    at.sidebar.multiselect[1].set_value(["city"]).run()
+    cities = dashboard.filter_places(lay, Filters(frozenset({"002"}), frozenset({"city"})))
+    assert _count(at) == len(cities) > 0
+    at.sidebar.multiselect[0].set_value([]).run()
+    at.sidebar.slider[0].set_value(5).run()
+    expected = dashboard.filter_places(lay, Filters(groups=frozenset({"city"}), min_mentions=5))
+    assert _count(at) == len(expected)
+    assert not at.exception
+
+
+def test_app_search_selects_the_place_and_shows_its_quotes(
+    monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, lay: Layers
+) -> None:
+    at = _app(monkeypatch, atlas)
+    at.sidebar.text_input(key="search").input("VLADIVOSTOK").run()
+    assert at.session_state.selection == Selection("place", _id(lay, "Vladivostok"))
+    assert at.session_state.focus == _id(lay, "Vladivostok")
+    page = _text(_markdown(at))
+    assert VLADIVOSTOK_QUOTE in page
+    assert "Kim's armoured train heads for Vladivostok" in page
+    at.sidebar.text_input(key="search").input("Atlantis").run()
+    assert any("No place of that name" in c.value for c in at.sidebar.caption)
+    assert not at.exception
+
+
+def test_app_reader_selects_a_place_and_claim_check(
+    monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, lay: Layers
+) -> None:
+    at = _app(monkeypatch, atlas)
+    at.selectbox(key="reader").select("002").run()
+    assert "<mark" in _markdown(at)
+    at.selectbox(key="pick_reader").select(_id(lay, "Moscow")).run()
+    assert at.session_state.selection == Selection("place", _id(lay, "Moscow"))
+    at.selectbox(key="claim_origin").select("Murmansk").run()
+    values = {m.label: m.value for m in at.metric}
+    row = dashboard.claim_row(lay.claim, "Murmansk")
+    assert values["Via the Arctic (NSR)"] == f"{row['arctic_km']:,.0f} km"
+    assert values["Via Suez"] == f"{row['suez_km']:,.0f} km"
+    assert values["Claimed"] == "33%"
+    assert len(at.get("download_button")) == 4
+
+
+def test_app_escapes_a_nasty_article(
+    monkeypatch: pytest.MonkeyPatch, nasty_atlas: AtlasData
+) -> None:
+    at = _app(monkeypatch, nasty_atlas)
+    at.sidebar.text_input(key="search").input("vladivostok").run()
+    at.selectbox(key="reader").select(NASTY_ID).run()
+    page = _markdown(at)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "&lt;/script&gt;" in page
+    assert page.count("&#96;fine&#96;") == 2, "in the side panel and in the reader"
+    for raw in NASTY_RAW:
+        assert raw not in page
+    assert not at.exception
+
+
+def test_app_shows_a_geo_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, tmp_path: Path
+) -> None:
+    broken = AtlasData(atlas.cfg.__class__(**{**_fields(atlas), "data_dir": tmp_path}))
+    layers = tmp_path / "layers"
+    layers.mkdir()
+    for name in ("mentions.geojson", "routes.geojson", "articles.json", "claim_check.json"):
+        (layers / name).write_bytes((atlas.layers_dir / name).read_bytes())
+    (layers / "places.geojson").write_text("{broken", encoding="utf-8")
+    use(monkeypatch, broken)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert "places.geojson" in at.error[0].value and "geo build" in at.error[0].value
+
+
+def _fields(data: AtlasData) -> dict[str, object]:
+    cfg = data.cfg
+    return {name: getattr(cfg, name) for name in cfg.__slots__}
