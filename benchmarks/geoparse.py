@@ -60,14 +60,20 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as fh:
         for d, res in zip(docs, results, strict=True):
-            fh.write(json.dumps({"id": d["id"], "toponyms": [toponym_record(r) for r in res]}) + "\n")
+            fh.write(
+                json.dumps({"id": d["id"], "toponyms": [toponym_record(r) for r in res]}) + "\n"
+            )
     score = args.gold.parent / "score.py"
     for flag in ("--ignore-adjectives", "--strict"):
         print(f"== score.py {flag}")
-        subprocess.run([sys.executable, str(score), str(args.gold), str(args.out), flag], check=True)
+        subprocess.run(
+            [sys.executable, str(score), str(args.gold), str(args.out), flag], check=True
+        )
     mb = sum(len(d["text"].encode("utf-8")) for d in docs) / 1e6
-    print(f"== throughput: {mb / elapsed:.2f} MB/s, {len(docs) / elapsed:.0f} articles/s "
-          f"({len(docs)} articles, {mb:.2f} MB in {elapsed:.2f} s, one core, after loading)")
+    print(
+        f"== throughput: {mb / elapsed:.2f} MB/s, {len(docs) / elapsed:.0f} articles/s "
+        f"({len(docs)} articles, {mb:.2f} MB in {elapsed:.2f} s, one core, after loading)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         secs, rss = load_cost(ROOT / "data", Path(tmp))
     print(f"== gazetteer load (warm, cached index): {secs:.2f} s, peak RSS {rss:.0f} MB")

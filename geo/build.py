@@ -47,9 +47,7 @@ class BuildReport:
         )
 
 
-def parse_articles(
-    articles: Sequence[Article], parser: Geoparser
-) -> dict[str, list[Resolution]]:
+def parse_articles(articles: Sequence[Article], parser: Geoparser) -> dict[str, list[Resolution]]:
     """Geoparse every article; returns resolutions by article id."""
     return {a.id: parser.parse(a.text, article_id=a.id) for a in articles}
 

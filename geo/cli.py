@@ -7,6 +7,7 @@ with status 2; they never show a traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from geo import settings as settings_mod
+from geo._atomic import atomic_write_text
 from geo.errors import BadInput, GeoError
 from geo.parser import Geoparser, load_parser, toponym_record
 
@@ -64,9 +66,6 @@ def _parse_to(src: IO[bytes], out: str | None, parser: Geoparser, name: str) -> 
     if out is None:
         run_parse(src, sys.stdout, parser, name=name)
         return 0
-    from geo.layers import atomic_write_text  # noqa: PLC0415  (only needed here)
-
-    import io
 
     buffer = io.StringIO()
     run_parse(src, buffer, parser, name=name)

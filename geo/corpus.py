@@ -7,6 +7,7 @@ or the whole stem when there is none.  ``articles.toml`` beside the texts adds m
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -20,9 +21,13 @@ _FIELDS = ("title", "outlet", "author", "date", "url")
 
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr st mt ft gen col lt sgt capt gov sen rep prof jr sr inc ltd co corp vs etc "
-    "jan feb mar apr jun jul aug sep sept oct nov dec no fig al approx dept est u.s u.k e.g i.e"
-    .split()
+    str.split(
+        """
+        mr mrs ms dr st mt ft gen col lt sgt capt gov sen rep prof jr sr inc ltd co corp vs etc
+        jan feb mar apr jun jul aug sep sept oct nov dec no fig al approx dept est u.s u.k e.g
+        i.e
+        """
+    )
 )
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]*[A-Z0-9])")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
@@ -54,7 +59,7 @@ def read_metadata(path: Path) -> dict[str, dict[str, object]]:
         raise DataFileError(f"article metadata {str(path)!r} is not valid TOML: {err}") from err
     bad = [k for k, v in data.items() if not isinstance(v, dict)]
     if bad:
-        raise DataFileError(f"{str(path)!r}: entries {bad!r} must be tables like [\"000\"]")
+        raise DataFileError(f'{str(path)!r}: entries {bad!r} must be tables like ["000"]')
     return data
 
 
@@ -74,8 +79,8 @@ def make_article(art_id: str, text: str, meta: Mapping[str, object] | None = Non
 
 def first_line(text: str, limit: int = 80) -> str:
     """The first non-empty line of ``text``, shortened to ``limit`` characters."""
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if line:
             return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
     return ""
@@ -119,7 +124,7 @@ def passages(article: Article) -> list[Passage]:
     for number, para_end in enumerate(_paragraph_ends(text)):
         chunk = text[para_start:para_end]
         cuts = [0, *_sentence_ends(chunk), len(chunk)]
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             seg = chunk[a:b]
             lead = len(seg) - len(seg.lstrip())
             body = seg.strip()

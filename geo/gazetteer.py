@@ -119,9 +119,7 @@ class Gazetteer:
             if pos is not None and key and pos not in index.setdefault(key, []):
                 index[key].append(pos)
         scores = self._cols[9]
-        self._index = {
-            k: tuple(sorted(v, key=lambda i: -scores[i])) for k, v in index.items() if v
-        }
+        self._index = {k: tuple(sorted(v, key=lambda i: -scores[i])) for k, v in index.items() if v}
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
 
     def _add(self, place: Place) -> None:

@@ -16,8 +16,6 @@ Writing is atomic: every file goes to a temporary name first and is renamed into
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import Point
 
+from geo._atomic import atomic_write_text
 from geo.corpus import passage_at, passages
 from geo.model import KIND_GROUPS, Article, Place, Resolution, to_xy
 
@@ -65,7 +64,9 @@ def mentions_frame(
 ) -> gpd.GeoDataFrame:
     """The mentions layer for all articles."""
     rows = [r for a in articles for r in mention_rows(a, resolved.get(a.id, ()))]
-    return gpd.GeoDataFrame(rows, columns=[*MENTION_COLUMNS, "geometry"], geometry="geometry", crs=CRS)
+    return gpd.GeoDataFrame(
+        rows, columns=[*MENTION_COLUMNS, "geometry"], geometry="geometry", crs=CRS
+    )
 
 
 def _quote(row: Mapping[str, object], article: Article | None) -> dict[str, object]:
@@ -147,19 +148,6 @@ def read_layer(path: Path) -> gpd.GeoDataFrame:
     data = json.loads(path.read_text(encoding="utf-8"))
     frame = gpd.GeoDataFrame.from_features(data["features"], crs=CRS)
     return frame
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_layers(out_dir: Path, files: Mapping[str, str]) -> None:

@@ -31,48 +31,69 @@ from geo.model import Mention
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
 ENGLISH_WORDS_FILE = Path("recognizer") / "english_words.txt.gz"
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[^\W_]+|[^\w\s]")
-_CONNECTORS = frozenset("of the de del della la le les du des da do dos das upon on am an der y and sur al el".split())
-_SUFFIXES = frozenset(
-    "region province oblast krai kray river strait straits sea island islands peninsula county "
-    "district state prefecture republic bay gulf valley mountains desert lake port".split()
+_CONNECTORS = _words(
+    """
+    of the de del della la le les du des da do dos das upon on am an der y and sur al el
+    """
+)
+_SUFFIXES = _words(
+    """
+    region province oblast krai kray river strait straits sea island islands peninsula
+    county district state prefecture republic bay gulf valley mountains desert lake port
+    """
 )
 _GLUE = frozenset("-‐–'’.&")
-_TITLES = frozenset(
-    "president mr mrs ms miss dr minister chairman chairwoman leader secretary general gen sen "
-    "senator rep representative gov governor mayor judge justice king queen prince princess pope "
-    "sir lord lady coach officer sgt lt capt col chief ceo spokesman spokeswoman professor prof "
-    "rev father brother sister chancellor premier ambassador envoy commander admiral detective "
-    "deputy aide adviser advisor director dictator counterpart tsar czar emperor marshal "
-    "comrade uncle aunt son daughter wife husband mother st."
-    .split()
+_TITLES = _words(
+    """
+    president mr mrs ms miss dr minister chairman chairwoman leader secretary general gen
+    sen senator rep representative gov governor mayor judge justice king queen prince
+    princess pope sir lord lady coach officer sgt lt capt col chief ceo spokesman
+    spokeswoman professor prof rev father brother sister chancellor premier ambassador
+    envoy commander admiral detective deputy aide adviser advisor director dictator
+    counterpart tsar czar emperor marshal comrade uncle aunt son daughter wife husband
+    mother st.
+    """
 )
-_FUNCTION = frozenset(
-    "a an the in on at to from for by with and but or nor so yet as of after before since while "
-    "when where if then than that this these those there here it its his her their our my your "
-    "we they he she i you not no yes also both either neither even just only still already "
-    "although though because unless until upon via into onto over under across around near "
-    "between among against without within during through toward towards like unlike despite "
-    "meanwhile however moreover indeed thus hence today yesterday tomorrow last next every "
-    "each all some many most much more few several such what which who whom whose why how "
-    "once twice while whereas besides beyond inside outside above below behind beside "
-    "outside along amid amidst throughout down up out off about back home north south east west"
-    .split()
+_FUNCTION = _words(
+    """
+    a an the in on at to from for by with and but or nor so yet as of after before since
+    while when where if then than that this these those there here it its his her their
+    our my your we they he she i you not no yes also both either neither even just only
+    still already although though because unless until upon via into onto over under
+    across around near between among against without within during through toward towards
+    like unlike despite meanwhile however moreover indeed thus hence today yesterday
+    tomorrow last next every each all some many most much more few several such what which
+    who whom whose why how once twice while whereas besides beyond inside outside above
+    below behind beside outside along amid amidst throughout down up out off about back
+    home north south east west
+    """
 )
-_LOCATIVE = frozenset(
-    "in at near from to outside across via into towards toward around through throughout "
-    "inside between visit visited visiting reach reached reaching border borders city town "
-    "port capital".split()
+_LOCATIVE = _words(
+    """
+    in at near from to outside across via into towards toward around through throughout
+    inside between visit visited visiting reach reached reaching border borders city town
+    port capital
+    """
 )
-_DIRECTIONS = frozenset(
-    "north south east west northern southern eastern western central northeast northwest "
-    "southeast southwest northeastern northwestern southeastern southwestern upper lower "
-    "greater downtown coastal".split()
+_DIRECTIONS = _words(
+    """
+    north south east west northern southern eastern western central northeast northwest
+    southeast southwest northeastern northwestern southeastern southwestern upper lower
+    greater downtown coastal
+    """
 )
-_MONTHS = frozenset(
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday "
-    "friday saturday sunday".split()
+_MONTHS = _words(
+    """
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday
+    friday saturday sunday
+    """
 )
 #: Minimum prior (see geo.gazetteer.prior) of a settlement named without a place cue.
 WEAK_SINGLE = 0.55
@@ -166,9 +187,9 @@ def _longest(text: str, tokens: list[Token], i: int, gaz: Gazetteer) -> _Match |
         tok = tokens[j]
         if j > i and not _joinable(text, tokens[j - 1], tok):
             break
-        if tok.is_word and not tok.is_cap and tok.text not in _CONNECTORS:
-            if tok.text.lower() not in _SUFFIXES:
-                break
+        lowercase = tok.is_word and not tok.is_cap
+        if lowercase and tok.text not in _CONNECTORS and tok.text.lower() not in _SUFFIXES:
+            break
         if _can_end(tok) and gaz.has_key(normalize(text[tokens[i].start : tok.end])):
             best = _Match(i, j, tokens[i].start, tok.end)
         j += 1
@@ -239,11 +260,17 @@ def _titled(ctx: _Context, m: _Match) -> bool:
 def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
     """Part of a hyphenated name or designation ("Kim Jong-Un", "Tu-160", "Sino-Russian")."""
     after, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
-    if after and after.text in "-‐" and after.start == m.end and nxt and nxt.start == after.end:
-        if nxt.text[0].isdigit() or (nxt.is_cap and not ctx.gaz.has_key(normalize(nxt.text))):
-            return True
+    glued_after = bool(after and after.text in "-‐" and after.start == m.end)
+    if glued_after and after and nxt and nxt.start == after.end:
+        return nxt.text[0].isdigit() or (nxt.is_cap and not ctx.gaz.has_key(normalize(nxt.text)))
     before, prev = ctx.word(m.first - 1), ctx.word(m.first - 2)
-    if before and before.text in "-‐" and before.end == m.start and prev and prev.end == before.start:
+    if (
+        before
+        and before.text in "-‐"
+        and before.end == m.start
+        and prev
+        and prev.end == before.start
+    ):
         return prev.is_cap and not ctx.gaz.has_key(normalize(prev.text))
     return False
 
@@ -281,7 +308,7 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     neighbours = [t for t, glued in ((nxt, glued_next), (prev, glued_prev)) if glued and t]
     if _strong(ctx, surface) and all(_ordinary(ctx, t) for t in neighbours):
         return False
-    if m.first == m.last and not _strong_kind(ctx, surface):
+    if m.first == m.last and not any(ctx.gaz.has_key(normalize(t.text)) for t in neighbours):
         ctx.persons.add(normalize(surface))
     return True
 
@@ -289,11 +316,6 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
 def _ordinary(ctx: _Context, tok: Token) -> bool:
     """An ordinary English word ("Police", "Times", "Air"), not a name ("Putin", "W")."""
     return tok.text.lower() in ctx.lex.english_words
-
-
-def _strong_kind(ctx: _Context, surface: str) -> bool:
-    top = ctx.gaz.candidates(surface, limit=1)
-    return bool(top) and top[0].kind in _COUNTRY_LEVEL
 
 
 def _acronym_ok(ctx: _Context, m: _Match, surface: str) -> bool:
@@ -322,7 +344,9 @@ def _has_cue(ctx: _Context, m: _Match) -> bool:
 
 def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
     low = surface.lower()
-    if m.first != m.last or low not in ctx.lex.common_words and low not in _MONTHS:
+    if m.first != m.last or (low not in ctx.lex.common_words and low not in _MONTHS):
+        return True
+    if surface.isupper() and len(surface) > 1:  # "US" is not the word "us"
         return True
     if low in _MONTHS:
         return _has_cue(ctx, m) and ctx.prev_word(m.first) not in {"in", "since", "from", "until"}
@@ -362,17 +386,17 @@ def _important_or_cued(ctx: _Context, m: _Match, surface: str) -> bool:
 def _with_direction(ctx: _Context, m: _Match) -> _Match:
     """Extend "California" to "Southern California" (the modifier is part of the toponym)."""
     prev = ctx.word(m.first - 1)
-    if prev and prev.is_cap and prev.text.lower() in _DIRECTIONS and ctx.adjacent(m.first - 1, m.first):
-        if not _sentence_initial(ctx.text, ctx.tokens, m.first - 1) or prev.text.lower() in {
-            "northern", "southern", "eastern", "western", "central"
-        }:  # fmt: skip
-            return _Match(m.first - 1, m.last, prev.start, m.end)
+    if not (prev and prev.is_cap and ctx.adjacent(m.first - 1, m.first)):
+        return m
+    low = prev.text.lower()
+    adjective = low.endswith("ern") or low == "central"  # "Southern", not "South" ("South said")
+    initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
+    if low in _DIRECTIONS and (adjective or not initial):
+        return _Match(m.first - 1, m.last, prev.start, m.end)
     return m
 
 
-def recognize(
-    text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = ""
-) -> list[Mention]:
+def recognize(text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = "") -> list[Mention]:
     """Find the toponyms of ``text``.
 
     Returns

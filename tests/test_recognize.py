@@ -1,0 +1,96 @@
+"""Recognizer: spans, multi-word names, possessives, hyphens, and what is not a place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geo.parser import Geoparser, load_parser
+from geo.recognize import load_lexicon, recognize, tokenize
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def parser() -> Geoparser:
+    return load_parser(ROOT / "data", cache_dir=ROOT / ".cache")
+
+
+def found(parser: Geoparser, text: str) -> list[str]:
+    mentions = recognize(text, parser.gazetteer, parser.lexicon)
+    for m in mentions:
+        assert text[m.start : m.end] == m.text
+    return [m.text for m in mentions]
+
+
+def test_tokenize_keeps_offsets() -> None:
+    text = "Russia’s U.S.-backed St. Petersburg"
+    tokens = tokenize(text)
+    assert [t.text for t in tokens] == ["Russia", "’", "s", "U.S.", "-", "backed", "St", ".",
+                                        "Petersburg"]  # fmt: skip
+    assert all(text[t.start : t.end] == t.text for t in tokens)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kim Jong-un came by train. Kim arrived at the Vostochny Cosmodrome on Wednesday.",
+         ["Vostochny Cosmodrome"]),
+        ("Fighting in the Kursk region went on.", ["Kursk region"]),
+        ("He visited the Russian Far East again.", ["Russian Far East"]),
+        ("Ships sail from the Strait of Malacca to the Bering Strait.",
+         ["Strait of Malacca", "Bering Strait"]),
+        ("Tension on the Korean Peninsula rose.", ["Korean Peninsula"]),
+        ("Russia’s stance hardened.", ["Russia"]),
+        ("Russia's stance hardened.", ["Russia"]),
+        ("The Moscow-Pyongyang axis is new.", ["Moscow", "Pyongyang"]),
+        ("She is a Hong Kong-based lawyer.", ["Hong Kong"]),
+        ("The summit was held in St. Petersburg last year.", ["St. Petersburg"]),
+        ("Trade with the DPRK and the US grew.", ["DPRK", "US"]),
+        ("A bridge over the Tumannaya River is planned.", ["Tumannaya River"]),
+        ("Goods went by rail to Ranjin port.", ["Ranjin"]),
+        ("It will reach “Vladivostok” soon.", ["Vladivostok"]),
+    ],
+)  # fmt: skip
+def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None:
+    assert found(parser, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "North Korean leader Kim Jong-un met Vladimir Putin.",
+        "Defence Minister Sergei Shoigu and Xi Jinping spoke.",
+        "Members of Nato, the SCO, Brics, the G20, the UN and the IAEA disagreed.",
+        "Analysts at Chatham House and the Global Times said so; Izvestia agreed.",
+        "Russian and North Korean officials met.",
+        "Reading the report, officials said it was Nice to be back in March.",
+        "Mobile phones were banned.",
+        "He praised the West for its resolve.",
+        "Jordan said the game was over, said Michael Jordan.",
+        "President Putin and Mr. Kim met in the evening.",
+    ],
+)
+def test_not_places(parser: Geoparser, text: str) -> None:
+    assert found(parser, text) == []
+
+
+def test_common_word_with_place_cue(parser: Geoparser) -> None:
+    assert found(parser, "The fire in Reading, England, spread.") == ["Reading", "England"]
+
+
+def test_person_sense_holds_for_the_whole_text(parser: Geoparser) -> None:
+    text = "George W. Bush spoke first. Later George said the war was won."
+    assert found(parser, text) == []
+
+
+def test_directional_modifier_joins_the_toponym(parser: Geoparser) -> None:
+    assert found(parser, "Fires raged across Southern California.") == ["Southern California"]
+
+
+def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
+    from geo.errors import DataFileError
+
+    with pytest.raises(DataFileError, match=r"common_words\.txt"):
+        load_lexicon(tmp_path)

@@ -1,0 +1,102 @@
+"""Resolver: the evidence that picks the right candidate, on a tiny hand-made gazetteer."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo.gazetteer import Gazetteer
+from geo.model import Mention, Place
+from geo.resolve import haversine_km, resolve
+
+PLACES = [
+    Place("c:us", "United States", "country", 39.76, -98.5, "US", population=327_000_000),
+    Place("c:gb", "United Kingdom", "country", 54.0, -2.0, "GB", population=66_000_000),
+    Place("c:ru", "Russia", "country", 60.0, 100.0, "RU", population=144_000_000),
+    Place("a:il", "Illinois", "admin1", 40.0, -89.2, "US", admin1="US.IL"),
+    Place("a:ma", "Massachusetts", "admin1", 42.3, -71.8, "US", admin1="US.MA"),
+    Place("s:il", "Springfield", "city", 39.80, -89.64, "US", admin1="US.IL", population=116_000),
+    Place("s:ma", "Springfield", "city", 42.10, -72.59, "US", admin1="US.MA", population=155_000),
+    Place("b:gb", "Boston", "city", 52.97, -0.03, "GB", population=41_000),
+    Place("b:us", "Boston", "city", 42.36, -71.06, "US", population=617_000),
+    Place("r:fe", "Russian Far East", "region", 55.0, 135.0, "RU"),
+    Place("r:ea", "Far East", "region", 35.0, 120.0, ""),
+]
+ALIASES = [("Far East", "r:fe"), ("US", "c:us")]
+
+
+@pytest.fixture(scope="module")
+def gaz() -> Gazetteer:
+    return Gazetteer(PLACES, ALIASES)
+
+
+def mentions(text: str, *names: str) -> list[Mention]:
+    out, pos = [], 0
+    for name in names:
+        start = text.index(name, pos)
+        out.append(Mention("a", start, start + len(name), name))
+        pos = start + len(name)
+    return out
+
+
+def test_qualifier_after_a_comma_decides(gaz: Gazetteer) -> None:
+    text = "He grew up in Springfield, Illinois."
+    res = resolve(text, mentions(text, "Springfield", "Illinois"), gaz)
+    assert res[0].place.id == "s:il"
+    assert res[0].alternatives[0].id == "s:ma"
+
+
+def test_population_decides_without_context(gaz: Gazetteer) -> None:
+    text = "It happened in Springfield."
+    assert resolve(text, mentions(text, "Springfield"), gaz)[0].place.id == "s:ma"
+
+
+def test_countries_of_the_article_decide(gaz: Gazetteer) -> None:
+    text = "The United Kingdom port of Boston and the United Kingdom again."
+    res = resolve(text, mentions(text, "United Kingdom", "Boston", "United Kingdom"), gaz)
+    assert res[1].place.id == "b:gb"
+
+
+def test_far_east_in_russian_context(gaz: Gazetteer) -> None:
+    text = "Russia invests in the Far East; Russia says so."
+    res = resolve(text, mentions(text, "Russia", "Far East", "Russia"), gaz)
+    assert res[1].place.id == "r:fe"
+    text = "Trade in the Far East grew."
+    assert resolve(text, mentions(text, "Far East"), gaz)[0].place.id == "r:ea"
+
+
+def test_one_sense_per_article(gaz: Gazetteer) -> None:
+    text = "Springfield, Illinois is big. Later Springfield voted."
+    res = resolve(text, mentions(text, "Springfield", "Illinois", "Springfield"), gaz)
+    assert res[0].place.id == res[2].place.id == "s:il"
+    assert (res[2].mention.start, res[2].mention.end) != (res[0].mention.start, res[0].mention.end)
+
+
+def test_confidence_and_unknown_names(gaz: Gazetteer) -> None:
+    text = "From Atlantis to the US."
+    res = resolve(text, mentions(text, "Atlantis", "US"), gaz)
+    assert [r.mention.text for r in res] == ["US"]
+    assert res[0].confidence == 1.0
+    text = "It happened in Springfield."
+    assert 0.5 <= resolve(text, mentions(text, "Springfield"), gaz)[0].confidence < 1.0
+
+
+def test_fallback_is_asked_only_for_unknown_names(gaz: Gazetteer) -> None:
+    asked: list[str] = []
+
+    def fallback(name: str) -> Place | None:
+        asked.append(name)
+        return Place("osm:1", name, "city", 1.0, 2.0, "XX", source="online")
+
+    text = "From Atlantis to the US."
+    res = resolve(text, mentions(text, "Atlantis", "US"), gaz, fallback=fallback)
+    assert asked == ["Atlantis"]
+    assert res[0].place.source == "online"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "km"),
+    [((0.0, 0.0), (0.0, 1.0), 111.2), ((43.1, 131.9), (39.0, 125.75), 688.0),
+     ((65.75, -168.95), (65.75, 179.0), 549.0)],
+)  # fmt: skip
+def test_haversine(a: tuple[float, float], b: tuple[float, float], km: float) -> None:
+    assert haversine_km(*a, *b) == pytest.approx(km, rel=0.01)
