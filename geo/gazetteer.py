@@ -37,9 +37,9 @@ _INDEX_VERSION = 3
 
 #: Base prior of each kind before population is taken into account.
 KIND_PRIOR = {
-    "continent": 0.95,
+    "continent": 1.0,
     "country": 1.0,
-    "ocean": 0.9,
+    "ocean": 1.0,
     "sea": 0.8,
     "strait": 0.75,
     "admin1": 0.7,
@@ -247,7 +247,7 @@ def _curated_place(entry: dict[str, object], path: Path) -> tuple[Place, list[st
             source="curated",
             score=float(entry.get("score", 0.0)),  # type: ignore[arg-type]
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise DataFileError(f"{str(path)!r}: bad [[place]] entry {entry!r}: {err}") from err
     if kind not in KINDS or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise DataFileError(
@@ -278,9 +278,18 @@ def read_curated(path: Path) -> tuple[list[Place], list[tuple[str, str]], set[st
         place, names = _curated_place(entry, path)
         places.append(place)
         aliases.extend((n, place.id) for n in names)
-    for entry in data.get("alias", []):
-        aliases.extend((str(n), str(entry["id"])) for n in entry.get("names", []))
-    blocked = {f"{normalize(str(b['name']))}\t{b['id']}" for b in data.get("block", [])}
+    try:
+        for entry in data.get("alias", []):
+            names = entry.get("names", [])
+            if not isinstance(names, list):
+                raise TypeError(f"names {names!r} of {entry.get('id')!r}: not a list")
+            aliases.extend((str(n), str(entry["id"])) for n in names)
+        blocked = {f"{normalize(str(b['name']))}\t{b['id']}" for b in data.get("block", [])}
+    except (KeyError, TypeError, AttributeError) as err:
+        raise DataFileError(
+            f"{str(path)!r}: bad [[alias]] or [[block]] entry (missing or wrong {err}); "
+            "[[alias]] needs id and names = [...], [[block]] needs name and id"
+        ) from err
     return places, aliases, blocked
 
 
@@ -316,7 +325,7 @@ def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:
                 loaded = pickle.load(fh)
             if isinstance(loaded, Gazetteer):
                 return loaded
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass
     gaz = _build(data_dir)
     if cache:
