@@ -1,0 +1,601 @@
+"""Gazetteer: name folding, priors, the in-memory index, data files, the cache, real lookups."""
+
+from __future__ import annotations
+
+import doctest
+import gzip
+import os
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+
+import geo.gazetteer
+from geo import gazetteer
+from geo.errors import DataFileError, GeoError, UnknownPlace
+from geo.gazetteer import Gazetteer, normalize, prior, read_curated
+from geo.model import KINDS, Place
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One gazetteer cache per test session, outside the repository (shared by path)."""
+    path = tmp_path_factory.getbasetemp() / "news-atlas-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def real(cache_dir) -> Gazetteer:
+    return gazetteer.load(DATA, cache_dir=cache_dir)
+
+
+def place(pid: str, name: str, kind: str = "city", **kw: object) -> Place:
+    values: dict[str, object] = {"lat": 10.0, "lon": 20.0} | kw
+    return Place(id=pid, name=name, kind=kind, **values)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- normalize, prior
+
+
+def test_doctests():
+    assert doctest.testmod(geo.gazetteer, raise_on_error=True).attempted > 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Vladivostok", "vladivostok"),
+        ("VLADIVOSTOK", "vladivostok"),
+        ("  The Tumen   River ", "tumen river"),
+        ("the Hague", "hague"),
+        ("Theodosia", "theodosia"),  # 'the' only as a whole leading word
+        ("Other the", "other the"),
+        ("Ōsaka", "osaka"),
+        ("Tōkyō", "tokyo"),
+        ("Zürich", "zurich"),
+        ("Kim’s", "kim's"),
+        ("Kim‘s", "kim's"),
+        ("Kim`s", "kim's"),
+        ("Kim's", "kim's"),
+        ("Baden–Württemberg", "baden-wurttemberg"),
+        ("Baden—Württemberg", "baden-wurttemberg"),
+        ("Baden‐Württemberg", "baden-wurttemberg"),
+        ("U.S.", "us"),
+        ("the U.S.", "us"),
+        ("U.K.", "uk"),
+        ("St. Petersburg", "st petersburg"),
+        ("Tumen\tRiver\n", "tumen river"),
+        ("", ""),
+    ],
+)
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_normalize_is_idempotent():
+    for raw in ("The U.S.", "Ōsaka", "Kim’s – River"):
+        assert normalize(normalize(raw)) == normalize(raw)
+
+
+def test_prior_orders_country_big_city_village():
+    country = prior("country", 0)
+    big_city = prior("city", 10_000_000)
+    town = prior("city", 100_000)
+    village = prior("city", 500)
+    assert country > big_city > town > village
+    assert big_city > prior("region", 0)  # a city of ten million beats a region
+    assert village < prior("region", 0)
+    assert prior("city", 0) == gazetteer.KIND_PRIOR["city"]
+    assert prior("city", 10**12) == 1.0  # capped
+    assert prior("no-such-kind", 0) == 0.3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_has_a_prior_in_range(kind):
+    assert kind in gazetteer.KIND_PRIOR
+    for pop in (0, 1, 500, 10**6, 10**9):
+        assert 0 < prior(kind, pop) <= 1
+
+
+# --------------------------------------------------------------------------- in-memory index
+
+
+@pytest.fixture
+def tiny() -> Gazetteer:
+    places = [
+        place("v1", "Springfield", population=600),
+        place("c1", "Springfield", population=2_000_000, lat=39.8, lon=-89.6),
+        place("r1", "Tumen River", "river", lat=42.4, lon=130.6),
+        place("k1", "North Korea", "country", lat=40.0, lon=127.0, country="KP"),
+    ]
+    aliases = [
+        ("DPRK", "k1"),
+        ("Tumannaya", "r1"),
+        ("the Tumen", "r1"),
+        ("Tumannaya", "r1"),  # duplicates are indexed once
+        ("Ghost", "no-such-id"),  # unknown ids are ignored
+        ("", "k1"),  # empty names are ignored
+    ]
+    return Gazetteer(places, aliases)
+
+
+def test_names_and_aliases_are_indexed_normalized(tiny):
+    assert len(tiny) == 4
+    for name in ("DPRK", "dprk", "North Korea", "the North Korea", "TUMANNAYA", "Tumen"):
+        assert name in tiny
+    assert tiny.lookup("dprk").id == "k1"
+    assert tiny.lookup("Tumannaya").id == "r1"
+    assert [p.id for p in tiny.candidates("Tumannaya")] == ["r1"]
+    assert "Ghost" not in tiny
+    assert "" not in tiny
+    assert 42 not in tiny
+    assert tiny.has_key("tumen river")
+    assert not tiny.has_key("Tumen River")  # has_key takes a normalized name
+    assert set(tiny.names()) == {"springfield", "tumen river", "north korea", "dprk",
+                                 "tumannaya", "tumen"}  # fmt: skip
+    assert tiny.max_tokens == 2
+
+
+def test_candidates_best_first(tiny):
+    found = tiny.candidates("springfield")
+    assert [p.id for p in found] == ["c1", "v1"]
+    assert found[0].score > found[1].score
+    assert [p.id for p in tiny.candidates("Springfield", limit=1)] == ["c1"]
+    assert tiny.lookup("Springfield").id == "c1"
+    assert tiny.candidates("Atlantis") == []
+
+
+def test_lookup_unknown_raises_with_the_name(tiny):
+    with pytest.raises(UnknownPlace, match=re.escape("'Atlantis'")) as info:
+        tiny.lookup("Atlantis")
+    assert isinstance(info.value, LookupError)
+    assert isinstance(info.value, GeoError)
+    assert "curated.toml" in str(info.value)
+
+
+def test_get_by_id(tiny):
+    got = tiny.get("r1")
+    assert (got.name, got.kind, got.lat, got.lon) == ("Tumen River", "river", 42.4, 130.6)
+    assert got.score == prior("river", 0)
+    with pytest.raises(UnknownPlace, match="'nope'"):
+        tiny.get("nope")
+
+
+def test_records_round_trip_and_explicit_score_is_kept():
+    rec = Place(id="x", name="X", kind="port", lat=-33.9, lon=151.2, country="AU",
+                source="test", population=5, admin1="AU.02", score=0.123)  # fmt: skip
+    gaz = Gazetteer([rec])
+    assert gaz.get("x") == rec
+    assert gaz.places() == (rec,)
+
+
+def test_later_record_with_same_id_overrides():
+    old = place("gn:1", "Khasan", country="IN", lat=13.0, lon=76.1)
+    new = place("gn:1", "Khasan", country="RU", lat=42.43, lon=130.64)
+    gaz = Gazetteer([old, place("gn:2", "Other"), new])
+    assert len(gaz) == 2
+    assert [p.id for p in gaz.places()] == ["gn:1", "gn:2"]  # keeps its position
+    assert gaz.get("gn:1").country == "RU"
+    assert [p.country for p in gaz.candidates("Khasan")] == ["RU"]  # indexed once
+
+
+def test_override_renames_the_record():
+    gaz = Gazetteer([place("p", "Old Name"), place("p", "New Name")])
+    assert gaz.lookup("New Name").id == "p"
+    assert "Old Name" not in gaz
+
+
+def test_empty_gazetteer():
+    gaz = Gazetteer([])
+    assert len(gaz) == 0
+    assert gaz.max_tokens == 1
+    with pytest.raises(UnknownPlace):
+        gaz.lookup("anything")
+
+
+# --------------------------------------------------------------------------- data files
+
+
+CURATED_GOOD = """
+[[place]]
+id = "cur:rajin"
+name = "Rajin"
+kind = "port"
+lat = 42.25
+lon = 130.3
+country = "KP"
+population = 100000
+aliases = ["Najin", "Ranjin"]
+source = "test"
+
+[[place]]
+id = "cur:nowhere-sea"
+name = "Nowhere Sea"
+kind = "sea"
+lat = -10
+lon = -179.5
+
+[[alias]]
+id = "gn:1"
+names = ["Hasan", "Khasan station"]
+
+[[block]]
+name = "The Khasan"
+id = "gn:2"
+"""
+
+
+def test_read_curated_good(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text(CURATED_GOOD, encoding="utf-8")
+    places, aliases, blocked = read_curated(path)
+    assert [p.id for p in places] == ["cur:rajin", "cur:nowhere-sea"]
+    rajin = places[0]
+    assert (rajin.kind, rajin.lat, rajin.lon, rajin.country) == ("port", 42.25, 130.3, "KP")
+    assert (rajin.population, rajin.source) == (100000, "curated")
+    assert places[1].country == ""
+    assert places[1].lat == -10.0
+    assert isinstance(places[1].lat, float)
+    assert aliases == [
+        ("Najin", "cur:rajin"),
+        ("Ranjin", "cur:rajin"),
+        ("Hasan", "gn:1"),
+        ("Khasan station", "gn:1"),
+    ]
+    assert blocked == {"khasan\tgn:2"}
+
+
+def test_missing_curated_file_is_empty(tmp_path):
+    assert read_curated(tmp_path / "curated.toml") == ([], [], set())
+
+
+ENTRY = 'id = "cur:x"\nname = "X"\nkind = "city"\nlat = 1.0\nlon = 2.0\n'
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (ENTRY.replace('"city"', '"town"'), "kind 'town'"),
+        (ENTRY.replace("lat = 1.0", "lat = 91.0"), "91.0"),
+        (ENTRY.replace("lat = 1.0", "lat = -90.5"), "-90.5"),
+        (ENTRY.replace("lon = 2.0", "lon = 180.5"), "180.5"),
+        (ENTRY.replace("lon = 2.0", "lon = -181"), "-181"),
+        (ENTRY.replace("lat = 1.0", 'lat = "north"'), "north"),
+        (ENTRY.replace('name = "X"\n', ""), "name"),
+        (ENTRY.replace('id = "cur:x"\n', ""), "id"),
+        (ENTRY + "population = inf\n", "population"),
+        (ENTRY + "population = nan\n", "population"),
+        (ENTRY + 'population = "many"\n', "population"),
+    ],
+)
+def test_read_curated_bad_entry(tmp_path, entry, problem):
+    path = tmp_path / "curated.toml"
+    path.write_text("[[place]]\n" + entry, encoding="utf-8")
+    with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
+        read_curated(path)
+    assert problem in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[[place]\nid = 1\n", 'name = "unterminated\n', "[[place]]\nid = 1\nid = 2\n"],
+)
+def test_invalid_toml_names_the_file(tmp_path, text):
+    path = tmp_path / "curated.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
+        read_curated(path)
+    assert "not valid TOML" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[[alias]]\nnames = ["Rason"]\n',  # no id
+        '[[alias]]\nid = "gn:4"\nnames = "Rason"\n',  # a string would index its letters
+        '[[block]]\nid = "gn:1"\n',  # no name
+        '[[block]]\nname = "Khasan"\n',  # no id
+        'alias = ["Rason"]\n',  # not an array of tables
+    ],
+)
+def test_bad_alias_or_block_names_the_file(tmp_path, text):
+    path = tmp_path / "curated.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataFileError, match=re.escape(str(path))):
+        read_curated(path)
+
+
+def test_non_utf8_curated_is_a_data_file_error(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_bytes('[[alias]]\nid = "x"\nnames = ["Zürich"]\n'.encode("latin-1"))
+    with pytest.raises(DataFileError, match=re.escape(str(path))):
+        read_curated(path)
+
+
+def write_tsv(path: Path, rows: list[list[str]]) -> None:
+    with gzip.open(path, "wt", encoding="utf-8", newline="\n") as fh:
+        fh.write("# header comment\n")
+        fh.writelines("\t".join(r) + "\n" for r in rows)
+
+
+def make_data(root: Path, curated: str = "") -> Path:
+    """A tiny data folder: two Khasans (India, Russia), a river and a country."""
+    gdir = root / "gazetteer"
+    gdir.mkdir(parents=True)
+    write_tsv(gdir / "places.tsv.gz", [
+        ["gn:1", "city", "13.0", "76.1", "IN", "IN.19", "133436", "geonames", "Hassan"],
+        ["gn:2", "city", "42.43", "130.64", "RU", "RU.59", "700", "geonames", "Khasan"],
+        ["gn:3", "river", "42.42", "130.64", "", "", "", "naturalearth", "Tumen River"],
+        ["gn:4", "country", "40.0", "127.0", "KP", "", "25549819", "naturalearth", "North Korea"],
+    ])  # fmt: skip
+    write_tsv(gdir / "aliases.tsv.gz", [
+        ["Khasan", "gn:1"],
+        ["Tumannaya River", "gn:3"],
+        ["DPRK", "gn:4"],
+        ["lonely"],  # short rows are skipped
+    ])  # fmt: skip
+    (gdir / "curated.toml").write_text(curated, encoding="utf-8")
+    return root
+
+
+def test_load_small_data_with_block_and_override(tmp_path):
+    curated = """
+[[block]]
+name = "khasan"
+id = "gn:1"
+
+[[place]]
+id = "gn:3"
+name = "Tumen River"
+kind = "river"
+lat = 42.3
+lon = 130.7
+aliases = ["Duman River"]
+"""
+    gaz = gazetteer.load(make_data(tmp_path, curated))
+    assert [p.id for p in gaz.candidates("Khasan")] == ["gn:2"]  # Hassan no longer matches
+    assert gaz.lookup("Hassan").id == "gn:1"  # its own name is never blocked
+    river = gaz.lookup("Duman River")
+    assert (river.id, river.lat, river.source) == ("gn:3", 42.3, "curated")
+    assert gaz.lookup("Tumannaya River").id == "gn:3"
+    assert gaz.lookup("the DPRK").name == "North Korea"
+    assert len(gaz) == 4
+
+
+def test_without_block_the_alias_matches_both(tmp_path):
+    gaz = gazetteer.load(make_data(tmp_path))
+    assert [p.id for p in gaz.candidates("Khasan")] == ["gn:1", "gn:2"]  # bigger first
+
+
+@pytest.mark.parametrize("missing", ["places.tsv.gz", "aliases.tsv.gz"])
+def test_missing_data_file_is_a_data_file_error(tmp_path, missing):
+    data = make_data(tmp_path)
+    (data / "gazetteer" / missing).unlink()
+    with pytest.raises(DataFileError, match=re.escape(missing)):
+        gazetteer.load(data, cache_dir=tmp_path / "cache")
+    assert not list(tmp_path.rglob("*.pickle"))
+
+
+def test_missing_data_folder_is_a_data_file_error(tmp_path):
+    with pytest.raises(DataFileError, match="missing"):
+        gazetteer.load(tmp_path / "no-data")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"not gzip at all", "unreadable"),
+        (gzip.compress(b"gn:1\tcity\tnorth\t1\tIN\t\t0\tx\tA\n"), "line 1"),
+        (gzip.compress(b"gn:1\tcity\t1\t2\n"), "bad place row"),
+        (
+            gzip.compress("gn:1\tcity\t1\t2\tIN\t\t0\tx\tZ\xfcrich\n".encode("latin-1")),
+            "unreadable",
+        ),
+        (gzip.compress(b"gn:1\tcity\t1\t2\tIN\t\t0\tx\tA\n")[:-6], "unreadable"),
+    ],
+)
+def test_bad_places_file(tmp_path, content, problem):
+    data = make_data(tmp_path)
+    path = data / "gazetteer" / "places.tsv.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
+        gazetteer.load(data)
+    assert problem in str(info.value)
+
+
+def test_bad_curated_file_fails_the_load(tmp_path):
+    data = make_data(tmp_path, "[[place]]\nid = 'x'\n")
+    with pytest.raises(DataFileError, match=re.escape("curated.toml")):
+        gazetteer.load(data, cache_dir=tmp_path / "cache")
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def forbid_build(monkeypatch) -> None:
+    def boom(_data_dir: Path) -> Gazetteer:
+        raise AssertionError("the index was rebuilt instead of read from the cache")
+
+    monkeypatch.setattr(gazetteer, "_build", boom)
+
+
+def test_second_load_uses_the_pickle(tmp_path, monkeypatch):
+    data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
+    first = gazetteer.load(data, cache_dir=cache)
+    (pickled,) = cache.glob("gazetteer-*.pickle")
+    assert not list(cache.glob("*.tmp"))
+    forbid_build(monkeypatch)
+    second = gazetteer.load(data, cache_dir=cache)
+    assert second.places() == first.places()
+    assert second.lookup("DPRK").id == "gn:4"
+    assert list(cache.glob("gazetteer-*.pickle")) == [pickled]
+
+
+def test_editing_curated_invalidates_the_cache(tmp_path):
+    data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
+    assert "Rason" not in gazetteer.load(data, cache_dir=cache)
+    curated = data / "gazetteer" / "curated.toml"
+    curated.write_text('[[alias]]\nid = "gn:4"\nnames = ["Rason"]\n', encoding="utf-8")
+    gaz = gazetteer.load(data, cache_dir=cache)
+    assert gaz.lookup("Rason").id == "gn:4"
+    assert len(list(cache.glob("gazetteer-*.pickle"))) == 2
+
+
+def test_same_size_edit_invalidates_the_cache(tmp_path):
+    data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
+    curated = data / "gazetteer" / "curated.toml"
+    curated.write_text('[[alias]]\nid = "gn:4"\nnames = ["Aaaaa"]\n', encoding="utf-8")
+    assert "Aaaaa" in gazetteer.load(data, cache_dir=cache)
+    before = curated.stat().st_mtime_ns
+    curated.write_text('[[alias]]\nid = "gn:4"\nnames = ["Bbbbb"]\n', encoding="utf-8")
+    os.utime(curated, ns=(before + 10**9, before + 10**9))
+    gaz = gazetteer.load(data, cache_dir=cache)
+    assert "Bbbbb" in gaz
+    assert "Aaaaa" not in gaz
+
+
+def test_adding_curated_file_invalidates_the_cache(tmp_path):
+    data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
+    curated = data / "gazetteer" / "curated.toml"
+    curated.unlink()
+    assert "Rason" not in gazetteer.load(data, cache_dir=cache)
+    curated.write_text('[[alias]]\nid = "gn:4"\nnames = ["Rason"]\n', encoding="utf-8")
+    assert "Rason" in gazetteer.load(data, cache_dir=cache)
+
+
+def stale_module_pickle(gaz: Gazetteer) -> bytes:
+    """A pickle of a class whose module no longer exists (a cache from an older layout)."""
+    data = pickle.dumps(gaz)
+    assert b"geo.gazetteer" in data
+    return data.replace(b"geo.gazetteer", b"geo.gazetteeq")  # same length: a valid pickle
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda gaz: b"",
+        lambda gaz: b"garbage",
+        lambda gaz: pickle.dumps(gaz)[:50],
+        lambda gaz: pickle.dumps({"not": "a gazetteer"}),
+        lambda gaz: pickle.dumps(gaz).replace(b"Gazetteer", b"Gazetteex"),
+        stale_module_pickle,
+    ],
+    ids=["empty", "garbage", "truncated", "foreign", "renamed-class", "renamed-module"],
+)
+def test_corrupt_cache_is_rebuilt(tmp_path, corrupt):
+    data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
+    good = gazetteer.load(data, cache_dir=cache)
+    (pickled,) = cache.glob("gazetteer-*.pickle")
+    pickled.write_bytes(corrupt(good))
+    again = gazetteer.load(data, cache_dir=cache)
+    assert again.places() == good.places()
+    with pickled.open("rb") as fh:  # and the cache is repaired
+        assert isinstance(pickle.load(fh), Gazetteer)
+
+
+def test_unwritable_cache_still_loads(tmp_path):
+    data = make_data(tmp_path / "d")
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x", encoding="utf-8")
+    gaz = gazetteer.load(data, cache_dir=not_a_dir / "cache")
+    assert gaz.lookup("DPRK").id == "gn:4"
+
+
+# --------------------------------------------------------------------------- the real gazetteer
+
+
+def test_real_cache_file_is_written(real, cache_dir):
+    assert len(real) > 100_000
+    assert list(cache_dir.glob("gazetteer-*.pickle"))
+    assert not list(cache_dir.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Tumannaya River", "Tumen River"),
+        ("Tumen River", "Tumen River"),
+        ("the Tumen River", "Tumen River"),
+        ("DPRK", "North Korea"),
+        ("the US", "United States"),
+        ("U.S.", "United States"),
+        ("America", "United States"),
+        ("Kiev", "Kyiv"),
+        ("Kyiv", "Kyiv"),
+        ("Ranjin", "Rajin"),
+        ("Vladivostok", "Vladivostok"),
+        ("Pyongyang", "Pyongyang"),
+    ],
+)
+def test_real_lookup(real, name, expected):
+    assert real.lookup(name).name == expected
+
+
+def test_tumen_names_share_one_id(real):
+    assert real.lookup("Tumannaya River").id == real.lookup("Tumen River").id
+
+
+def test_ranjin_is_rajin(real):
+    rajin = real.lookup("Ranjin")
+    assert rajin.id == real.lookup("Rajin").id
+    assert rajin.country == "KP"
+    assert rajin.lat == pytest.approx(42.25, abs=0.05)
+    assert rajin.lon == pytest.approx(130.3, abs=0.05)
+
+
+def test_countries(real):
+    kp = real.lookup("DPRK")
+    assert (kp.kind, kp.country) == ("country", "KP")
+    us = real.lookup("the US")
+    assert (us.kind, us.country) == ("country", "US")
+    assert us.id == real.lookup("America").id == real.lookup("United States").id
+    assert 24 < us.lat < 50 and -125 < us.lon < -66  # inside the contiguous US, lon negative
+
+
+def test_kiev_is_the_ukrainian_capital(real):
+    kyiv = real.lookup("Kiev")
+    assert kyiv.country == "UA"
+    assert kyiv.lat == pytest.approx(50.45, abs=0.1)
+    assert kyiv.lon == pytest.approx(30.52, abs=0.1)
+
+
+def test_kursk_region_is_a_russian_admin1(real):
+    kursk = real.lookup("Kursk region")
+    assert (kursk.kind, kursk.country) == ("admin1", "RU")
+
+
+def test_khasan_is_the_russian_border_settlement(real):
+    khasan = real.lookup("Khasan")
+    assert khasan.country == "RU"
+    assert khasan.source == "curated"
+    assert khasan.lon == pytest.approx(130.64, abs=0.1)
+    assert all(p.country != "IN" for p in real.candidates("Khasan"))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "lat", "lon"),
+    [
+        ("Bering Strait", "strait", 65.75, -168.95),
+        ("Tsushima Strait", "strait", 34.0, 129.75),
+        ("Vostochny Cosmodrome", "facility", 51.88, 128.33),
+        ("Western Pacific", "ocean", 15.0, 145.0),
+    ],
+)
+def test_curated_places_exist_with_their_kind(real, name, kind, lat, lon):
+    found = real.lookup(name)
+    assert (found.name, found.kind) == (name, kind)
+    assert (found.lat, found.lon) == pytest.approx((lat, lon), abs=0.5)
+
+
+def test_real_records_are_valid(real):
+    bad = [
+        p.id
+        for p in real.places()
+        if p.kind not in KINDS or not (-90 <= p.lat <= 90 and -180 <= p.lon <= 180)
+    ]
+    assert bad == []
