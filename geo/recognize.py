@@ -100,6 +100,10 @@ WEAK_SINGLE = 0.55
 WEAK_MULTI = 0.45
 #: Prior above which a settlement keeps its place sense inside a longer proper noun.
 STRONG = 0.7
+#: A settlement this important is not taken for a person's name ("Tianjin", "Vladimir" is).
+PERSON_MAX = 0.8
+#: Kinds whose names keep their place sense whatever surrounds them.
+_GLOBAL = frozenset({"country", "continent", "ocean", "sea"})
 _COUNTRY_LEVEL = frozenset({"country", "continent", "admin1", "ocean", "sea"})
 
 
@@ -305,10 +309,14 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if not (glued_next or glued_prev):
         return False
     surface = ctx.text[m.start : m.end]
+    top = ctx.gaz.candidates(surface, limit=1)
+    if top and top[0].kind in _GLOBAL:  # "DeSmog Canada", "Air France KLM", "SME Mauritius"
+        return False
     neighbours = [t for t, glued in ((nxt, glued_next), (prev, glued_prev)) if glued and t]
     if _strong(ctx, surface) and all(_ordinary(ctx, t) for t in neighbours):
         return False
-    if m.first == m.last and not any(ctx.gaz.has_key(normalize(t.text)) for t in neighbours):
+    named = any(ctx.gaz.has_key(normalize(t.text)) for t in neighbours)
+    if m.first == m.last and top and top[0].score < PERSON_MAX and not named:
         ctx.persons.add(normalize(surface))
     return True
 
@@ -353,7 +361,7 @@ def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
     if _sentence_initial(ctx.text, ctx.tokens, m.first) or ctx.prev_word(m.first) == "the":
         return False
     top = ctx.gaz.candidates(surface, limit=1)
-    return bool(top and top[0].kind in ("country", "continent")) or _has_cue(ctx, m)
+    return bool(top and top[0].kind in _GLOBAL) or _has_cue(ctx, m)
 
 
 def _accept(ctx: _Context, m: _Match) -> bool:

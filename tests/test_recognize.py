@@ -68,7 +68,7 @@ def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None
         "Reading the report, officials said it was Nice to be back in March.",
         "Mobile phones were banned.",
         "He praised the West for its resolve.",
-        "Jordan said the game was over, said Michael Jordan.",
+        "Jack Sullivan said the game was over. Sullivan left.",
         "President Putin and Mr. Kim met in the evening.",
     ],
 )
