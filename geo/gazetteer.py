@@ -15,6 +15,7 @@ sizes and modification times, so a warm load is a single ``pickle.load``.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import math
@@ -33,7 +34,8 @@ from geo.model import KINDS, Place
 PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 3
+_INDEX_VERSION = 4
+_MEMO_SIZE = 50_000
 
 #: Base prior of each kind before population is taken into account.
 KIND_PRIOR = {
@@ -57,8 +59,10 @@ KIND_PRIOR = {
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "–": "-", "—": "-"})
 _SPACES = re.compile(r"\s+")
+_FIRST_WORD = re.compile(r"[ \-']")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize(name: str) -> str:
     """Fold a name for lookup: case, accents, curly quotes, dashes, spacing, a leading 'the'.
 
@@ -121,6 +125,7 @@ class Gazetteer:
         scores = self._cols[9]
         self._index = {k: tuple(sorted(v, key=lambda i: -scores[i])) for k, v in index.items() if v}
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
+        self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
 
     def _add(self, place: Place) -> None:
         values = (place.id, place.name, place.kind, place.lat, place.lon, place.country,
@@ -134,6 +139,12 @@ class Gazetteer:
         else:
             for col, value in zip(self._cols, values, strict=True):
                 col[pos] = value  # type: ignore[index]
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_memo"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
 
     def _place(self, i: int) -> Place:
         c = self._cols
@@ -151,14 +162,27 @@ class Gazetteer:
         """Iterate over every normalized name in the index."""
         return iter(self._index)
 
+    def starts_name(self, word: str) -> bool:
+        """Whether some name begins with this word (the recognizer's pre-filter)."""
+        return _FIRST_WORD.split(normalize(word), maxsplit=1)[0] in self._heads
+
     def has_key(self, key: str) -> bool:
         """Whether an already normalized name is in the index (the recognizer's hot path)."""
         return key in self._index
 
     def candidates(self, name: str, *, limit: int | None = None) -> list[Place]:
         """Return the places called ``name``, most important first (empty if none)."""
-        positions = self._index.get(normalize(name), ())
-        return [self._place(i) for i in positions[:limit]]
+        return list(self._candidates(normalize(name), limit))
+
+    def _candidates(self, key: str, limit: int | None) -> tuple[Place, ...]:
+        cache = self.__dict__.setdefault("_memo", {})
+        found = cache.get((key, limit))
+        if found is None:
+            if len(cache) > _MEMO_SIZE:
+                cache.clear()
+            positions = self._index.get(key, ())
+            found = cache[(key, limit)] = tuple(self._place(i) for i in positions[:limit])
+        return found  # type: ignore[no-any-return]
 
     def lookup(self, name: str) -> Place:
         """Return the most important place called ``name``.

@@ -22,6 +22,7 @@ import gzip
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from geo.errors import DataFileError
@@ -107,21 +108,14 @@ _GLOBAL = frozenset({"country", "continent", "ocean", "sea"})
 _COUNTRY_LEVEL = frozenset({"country", "continent", "admin1", "ocean", "sea"})
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """A word or punctuation token of a text."""
 
     start: int
     end: int
     text: str
-
-    @property
-    def is_word(self) -> bool:
-        return self.text[0].isalnum()
-
-    @property
-    def is_cap(self) -> bool:
-        return self.text[0].isupper()
+    is_word: bool
+    is_cap: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +149,10 @@ def load_lexicon(data_dir: Path) -> Lexicon:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into word and single-character punctuation tokens."""
-    return [Token(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
+    return [
+        Token(m.start(), m.end(), w := m.group(), w[0].isalnum(), w[0].isupper())
+        for m in _TOKEN.finditer(text)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +203,7 @@ def candidates(text: str, tokens: list[Token], gaz: Gazetteer) -> list[_Match]:
     i = 0
     while i < len(tokens):
         tok = tokens[i]
-        if tok.is_word and tok.is_cap:
+        if tok.is_cap and tok.is_word and gaz.starts_name(tok.text):
             found = _longest(text, tokens, i, gaz)
             if found:
                 out.append(found)
