@@ -22,8 +22,8 @@ import gzip
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from geo.errors import DataFileError
 from geo.gazetteer import Gazetteer, normalize
