@@ -31,6 +31,7 @@ from geo.model import Mention
 
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
 ENGLISH_WORDS_FILE = Path("recognizer") / "english_words.txt.gz"
+GIVEN_NAMES_FILE = Path("recognizer") / "given_names.txt"
 
 
 def _words(text: str) -> frozenset[str]:
@@ -124,6 +125,7 @@ class Lexicon:
 
     common_words: frozenset[str]
     english_words: frozenset[str] = frozenset()
+    given_names: frozenset[str] = frozenset()
 
 
 def _word_set(path: Path) -> frozenset[str]:
@@ -143,7 +145,9 @@ def _word_set(path: Path) -> frozenset[str]:
 def load_lexicon(data_dir: Path) -> Lexicon:
     """Read the word lists in ``data/recognizer/`` (see scripts/build_lexicon.py)."""
     return Lexicon(
-        _word_set(data_dir / COMMON_WORDS_FILE), _word_set(data_dir / ENGLISH_WORDS_FILE)
+        _word_set(data_dir / COMMON_WORDS_FILE),
+        _word_set(data_dir / ENGLISH_WORDS_FILE),
+        _word_set(data_dir / GIVEN_NAMES_FILE),
     )
 
 
@@ -306,6 +310,9 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if not (glued_next or glued_prev):
         return False
     surface = ctx.text[m.start : m.end]
+    if _personal_name(ctx, m, nxt if glued_next else None, prev if glued_prev else None):
+        ctx.persons.add(normalize(surface))
+        return True
     top = ctx.gaz.candidates(surface, limit=1)
     if top and top[0].kind in _GLOBAL:  # "DeSmog Canada", "Air France KLM", "SME Mauritius"
         return False
@@ -316,6 +323,17 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if m.first == m.last and top and top[0].score < PERSON_MAX and not named:
         ctx.persons.add(normalize(surface))
     return True
+
+
+def _personal_name(ctx: _Context, m: _Match, nxt: Token | None, prev: Token | None) -> bool:
+    """A given name before the match ("Andrew Jordan"), or the match is a given name before a
+    surname ("Mary Pitman"): the whole is a person's name."""
+    given = ctx.lex.given_names
+    if prev and prev.text.lower() in given and not ctx.gaz.has_key(normalize(prev.text)):
+        return True
+    if m.first != m.last or not nxt or ctx.text[m.start : m.end].lower() not in given:
+        return False
+    return not _ordinary(ctx, nxt) and not ctx.gaz.has_key(normalize(nxt.text))
 
 
 def _ordinary(ctx: _Context, tok: Token) -> bool:
@@ -361,6 +379,18 @@ def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
     return bool(top and top[0].kind in _GLOBAL) or _has_cue(ctx, m)
 
 
+def _lone_given_name(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A given name on its own ("Barry, who was from Dewsbury") is a person unless it is a
+    well-known place of that very name or a place cue says otherwise."""
+    if m.first != m.last or surface.lower() not in ctx.lex.given_names:
+        return False
+    top = ctx.gaz.candidates(surface, limit=1)
+    if not top or top[0].kind in _GLOBAL:
+        return False
+    known = top[0].score >= STRONG and normalize(top[0].name) == normalize(surface)
+    return not known and not _has_cue(ctx, m)
+
+
 def _accept(ctx: _Context, m: _Match) -> bool:
     surface = ctx.text[m.start : m.end]
     key = normalize(surface)
@@ -369,7 +399,7 @@ def _accept(ctx: _Context, m: _Match) -> bool:
     if _titled(ctx, m):
         ctx.persons.add(key)
         return False
-    if _part_of_longer_name(ctx, m):
+    if _part_of_longer_name(ctx, m) or _lone_given_name(ctx, m, surface):
         return False
     return (
         normalize(surface) not in _DIRECTIONS

@@ -103,7 +103,9 @@ def _score(place: Place, key: str, countries: Counter[str], total: int) -> float
         score += W_EXACT
     if place.country and total:
         share = countries.get(place.country, 0) / total
-        score += W_COUNTRY * min(1.0, 3 * share) if share else 0.0
+        # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
+        # a name with an ocean or a union ("Atlantic", Iowa; "Eu", France) stays below it.
+        score += W_COUNTRY * min(1.0, 3 * share) * place.score if share else 0.0
     return score
 
 

@@ -1,6 +1,9 @@
 """Derive the recognizer's word lists in ``data/recognizer/``.
 
 ``common_words.txt``: English words that are also place names.
+``given_names.txt``: common given names (US Census 1990 frequency lists, shipped by the
+``names`` package, MIT; the census data is public domain), to tell "John Bolton" and
+"Andrew Jordan" from places.
 ``english_words.txt.gz``: all lower-case English words (to tell "Toronto Police" from
 "Vladimir Putin": an organisation's name goes on with ordinary words, a person's does not).
 
@@ -67,7 +70,26 @@ def main() -> None:
         )
         fh.write("\n".join(keep) + "\n")
     os.replace(tmp, args.out)
-    print(f"{len(keep)} ambiguous common words -> {args.out}")
+    given = _given_names()
+    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# Given names with frequency >= 0.01% in the US Census 1990 lists\n")
+        fh.write("\n".join(given) + "\n")
+    os.replace(tmp, args.out.parent / "given_names.txt")
+    print(f"{len(keep)} ambiguous common words, {len(given)} given names -> {args.out.parent}")
+
+
+def _given_names(min_percent: float = 0.01) -> list[str]:
+    import names  # build-time only dependency (requirements-build.txt)
+
+    folder = Path(names.__file__).parent
+    out = set()
+    for name in ("dist.male.first", "dist.female.first"):
+        for line in (folder / name).read_text(encoding="ascii").splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and float(parts[1]) >= min_percent:
+                out.add(parts[0].lower())
+    return sorted(out)
 
 
 if __name__ == "__main__":
