@@ -17,7 +17,7 @@ from typing import IO
 from geo import settings as settings_mod
 from geo._atomic import atomic_write_text
 from geo.errors import BadInput, GeoError
-from geo.parser import Geoparser, load_parser, toponym_record
+from geo.parser import Geoparser, load_parser, parse_record
 
 
 def _lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, str, str]]:
@@ -42,8 +42,7 @@ def run_parse(src: IO[bytes], dst: IO[str], parser: Geoparser, *, name: str) -> 
     """Parse every JSON line of ``src`` into ``dst``; returns the number of lines written."""
     count = 0
     for _, art_id, text in _lines(src, name):
-        res = parser.parse(text, article_id=str(art_id))
-        record = {"id": art_id, "toponyms": [toponym_record(r) for r in res]}
+        record = parse_record(parser, art_id, text)
         dst.write(json.dumps(record, ensure_ascii=False) + "\n")
         count += 1
     return count
@@ -69,7 +68,10 @@ def _parse_to(src: IO[bytes], out: str | None, parser: Geoparser, name: str) -> 
 
     buffer = io.StringIO()
     run_parse(src, buffer, parser, name=name)
-    atomic_write_text(Path(out), buffer.getvalue())
+    try:
+        atomic_write_text(Path(out), buffer.getvalue())
+    except OSError as err:
+        raise BadInput(f"cannot write {out!r}: {err.strerror or err}") from err
     return 0
 
 
