@@ -49,20 +49,18 @@ def main() -> None:
     ap.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "gwn_pred.jsonl")
     args = ap.parse_args()
-    from geo.parser import load_parser, toponym_record
+    from geo.parser import load_parser, parse_record
 
     cache = ROOT / ".cache"
     parser = load_parser(ROOT / "data", cache_dir=cache)
     docs = [json.loads(line) for line in args.gold.open(encoding="utf-8")]
     t = time.perf_counter()
-    results = [parser.parse(d["text"], article_id=d["id"]) for d in docs]
+    results = [parse_record(parser, d["id"], d["text"]) for d in docs]
     elapsed = time.perf_counter() - t
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as fh:
-        for d, res in zip(docs, results, strict=True):
-            fh.write(
-                json.dumps({"id": d["id"], "toponyms": [toponym_record(r) for r in res]}) + "\n"
-            )
+        for record in results:
+            fh.write(json.dumps(record) + "\n")
     score = args.gold.parent / "score.py"
     for flag in ("--ignore-adjectives", "--strict"):
         print(f"== score.py {flag}")

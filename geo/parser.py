@@ -7,7 +7,7 @@ from pathlib import Path
 
 from geo import gazetteer as gazetteer_mod
 from geo.gazetteer import Gazetteer
-from geo.model import Resolution
+from geo.model import Mention, Resolution
 from geo.recognize import Lexicon, load_lexicon, recognize
 from geo.resolve import Fallback, resolve
 
@@ -21,9 +21,17 @@ class Geoparser:
     fallback: Fallback | None = None
 
     def parse(self, text: str, *, article_id: str = "") -> list[Resolution]:
-        """Find and resolve the toponyms of ``text``."""
+        """Find and resolve the toponyms of ``text`` (the ones that could be placed)."""
+        return self.parse_all(text, article_id=article_id)[0]
+
+    def parse_all(
+        self, text: str, *, article_id: str = ""
+    ) -> tuple[list[Resolution], list[Mention]]:
+        """Find the toponyms of ``text``: the resolved ones and those that could not be placed."""
         mentions = recognize(text, self.gazetteer, self.lexicon, article_id=article_id)
-        return resolve(text, mentions, self.gazetteer, fallback=self.fallback)
+        resolved = resolve(text, mentions, self.gazetteer, fallback=self.fallback)
+        placed = {(r.mention.start, r.mention.end) for r in resolved}
+        return resolved, [m for m in mentions if (m.start, m.end) not in placed]
 
 
 def load_parser(
@@ -32,6 +40,22 @@ def load_parser(
     """Load the embedded gazetteer and lexicon from ``data_dir``."""
     gaz = gazetteer_mod.load(data_dir, cache_dir=cache_dir)
     return Geoparser(gaz, load_lexicon(data_dir), fallback)
+
+
+def unplaced_record(m: Mention) -> dict[str, object]:
+    """The evaluation-interface JSON object of a toponym that could not be placed."""
+    return {
+        "start": m.start, "end": m.end, "text": m.text, "name": m.text, "lat": None,
+        "lon": None, "kind": None, "country": None, "score": 0.0, "id": None, "source": None,
+    }  # fmt: skip
+
+
+def parse_record(parser: Geoparser, art_id: object, text: str) -> dict[str, object]:
+    """One output line of ``python -m geo parse``: every toponym, in text order."""
+    resolved, unplaced = parser.parse_all(text, article_id=str(art_id))
+    items = [toponym_record(r) for r in resolved] + [unplaced_record(m) for m in unplaced]
+    items.sort(key=lambda t: int(t["start"]))  # type: ignore[call-overload]
+    return {"id": art_id, "toponyms": items}
 
 
 def toponym_record(res: Resolution) -> dict[str, object]:

@@ -431,6 +431,60 @@ def _with_direction(ctx: _Context, m: _Match) -> _Match:
     return m
 
 
+_FACILITY_HEADS = _words(
+    """
+    street avenue road drive boulevard lane square plaza bridge tunnel airport station
+    terminal harbour harbor pier park gardens church cathedral basilica chapel mosque temple
+    synagogue hospital clinic school academy university college stadium arena center centre
+    library museum gallery hotel tower palace castle mall racecourse cemetery graveyard
+    county township parish borough valley lake beach canal creek falls forest estate
+    """
+)
+_HEAD_FIRST = _words("university college lake mount fort port isle")
+_PATTERN_GLUE = _words("of the de and")
+
+
+def _named_span(ctx: _Context, head: int) -> _Match | None:
+    """The capitalised name ending in a facility word: "Orange County", "Colorado State
+    University", "Third Street"; or starting with one: "University of California"."""
+    tokens, i = ctx.tokens, head
+    while i - 1 >= 0 and ctx.adjacent(i - 1, i) and tokens[i - 1].is_cap and tokens[i - 1].is_word:
+        i -= 1
+    while i < head and tokens[i].text.lower() in _FUNCTION | _DIRECTIONS and i == head - 1:
+        i += 1
+    if i < head and not (
+        _sentence_initial(ctx.text, tokens, i) and tokens[i].text.lower() in _FUNCTION
+    ):
+        return _Match(i, head, tokens[i].start, tokens[head].end)
+    low = tokens[head].text.lower()
+    of, name = ctx.word(head + 1), ctx.word(head + 2)
+    if low in _HEAD_FIRST and of and of.text == "of" and name and name.is_cap and name.is_word:
+        j = head + 2
+        while ctx.word(j + 1) and ctx.adjacent(j, j + 1) and tokens[j + 1].is_cap:
+            j += 1
+        return _Match(head, j, tokens[head].start, tokens[j].end)
+    return None
+
+
+def named_facilities(ctx: _Context) -> list[_Match]:
+    """Spans named like places though the gazetteer lacks them (streets, schools, counties)."""
+    out: list[_Match] = []
+    for i, tok in enumerate(ctx.tokens):
+        if tok.is_cap and tok.is_word and tok.text.lower() in _FACILITY_HEADS | _HEAD_FIRST:
+            found = _named_span(ctx, i)
+            if found and not (out and found.start < out[-1].end):
+                out.append(found)
+    return out
+
+
+def _merge(gazetteer_hits: list[_Match], named: list[_Match]) -> list[_Match]:
+    """Keep named spans that contain gazetteer hits (the longer name wins), in text order."""
+    keep = [m for m in gazetteer_hits if not any(n.start <= m.start and m.end <= n.end
+                                                  for n in named)]  # fmt: skip
+    extra = [n for n in named if not any(m.start < n.end and n.start < m.end for m in keep)]
+    return sorted(keep + extra, key=lambda m: m.start)
+
+
 def recognize(text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = "") -> list[Mention]:
     """Find the toponyms of ``text``.
 
@@ -445,6 +499,8 @@ def recognize(text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = "") 
     # A name that was a person anywhere in the article is a person everywhere in it.
     found = [m for m in found if normalize(text[m.start : m.end]) not in ctx.persons]
     found = [_with_direction(ctx, m) for m in found]
+    named = [m for m in named_facilities(ctx) if not _titled(ctx, m)]
+    found = _merge(found, named)
     return [Mention(article_id, m.start, m.end, text[m.start : m.end]) for m in found]
 
 
