@@ -102,9 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = make_parser().parse_args(argv)
     try:
+        settings_mod.load()  # a bad setting is reported like any other bad input
         return int(args.func(args))
     except GeoError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `python -m geo parse ... | head`
+        sys.stderr.close()
+        return 0

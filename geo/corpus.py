@@ -42,7 +42,7 @@ def article_id(path: Path) -> str:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         raise BadInput(
             f"article {str(path)!r} is not UTF-8 text (byte {err.start}); save it as UTF-8"

@@ -20,6 +20,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from geo.errors import BadInput
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,6 +44,17 @@ def _path(var: str, default: str) -> Path:
     return Path(value) if value else ROOT / default
 
 
+def _number(var: str, default: str) -> float:
+    raw = os.environ.get(var, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadInput(f"{var}={raw!r} is not a number of seconds") from None
+    if value < 0:
+        raise BadInput(f"{var}={raw!r} must not be negative")
+    return value
+
+
 def load() -> Settings:
     """Read the settings from the environment (call once, at the edge)."""
     return Settings(
@@ -51,6 +64,6 @@ def load() -> Settings:
         online=os.environ.get("NEWS_ATLAS_ONLINE", "0") == "1",
         user_agent=os.environ.get("NEWS_ATLAS_USER_AGENT", "news-atlas/0.1 (offline geoparser)"),
         nominatim_url=os.environ.get("NEWS_ATLAS_NOMINATIM", "https://nominatim.openstreetmap.org"),
-        timeout=float(os.environ.get("NEWS_ATLAS_TIMEOUT", "10")),
-        min_delay=float(os.environ.get("NEWS_ATLAS_MIN_DELAY", "1.0")),
+        timeout=_number("NEWS_ATLAS_TIMEOUT", "10"),
+        min_delay=_number("NEWS_ATLAS_MIN_DELAY", "1.0"),
     )

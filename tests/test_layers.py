@@ -278,11 +278,6 @@ def test_write_layers_writes_every_file(tmp_path):
     assert {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "layers").iterdir()} == files
 
 
-@pytest.mark.xfail(
-    reason="geo/_atomic.py: tempfile.mkstemp creates 0600 files and os.replace keeps that mode, "
-    "so layer and --out files are private to their owner (unlike open(path, 'w'))",
-    strict=True,
-)
 def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)

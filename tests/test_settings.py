@@ -1,0 +1,32 @@
+"""Settings: read from the environment, bad values are clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo import settings
+from geo.errors import BadInput
+
+
+def test_defaults_are_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("NEWS_ATLAS_ONLINE", "NEWS_ATLAS_TIMEOUT", "NEWS_ATLAS_DATA"):
+        monkeypatch.delenv(var, raising=False)
+    cfg = settings.load()
+    assert cfg.online is False
+    assert cfg.timeout == 10.0
+    assert cfg.data_dir == settings.ROOT / "data"
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("NEWS_ATLAS_ONLINE", "1")
+    monkeypatch.setenv("NEWS_ATLAS_DATA", str(tmp_path))
+    monkeypatch.setenv("NEWS_ATLAS_MIN_DELAY", "0")
+    cfg = settings.load()
+    assert (cfg.online, cfg.data_dir, cfg.min_delay) == (True, tmp_path, 0.0)
+
+
+@pytest.mark.parametrize("value", ["ten", "-1", ""])
+def test_bad_numbers_name_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("NEWS_ATLAS_TIMEOUT", value)
+    with pytest.raises(BadInput, match="NEWS_ATLAS_TIMEOUT"):
+        settings.load()
