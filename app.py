@@ -76,11 +76,14 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool]:
     return filters, cluster
 
 
-def _map(lay: Layers, places: Any, map_routes: Any, cluster: bool) -> None:
+def _map(lay: Layers, filters: Filters, cluster: bool) -> None:
+    places = dashboard.filter_places(lay, filters)
+    map_routes = dashboard.filter_routes(lay.map_routes, filters)
     options = mapview.MapOptions(cluster=cluster, selected=st.session_state.get("focus"))
     m = mapview.build_map(places, map_routes, _basemap(str(_cfg().data_dir)), options)
+    # render=False: st_folium renders the map itself; the extra full-page render is not needed
     out = st_folium(
-        m, key="map", use_container_width=True, height=620,
+        m, key="map", use_container_width=True, height=620, render=False,
         returned_objects=list(mapview.RETURNED_OBJECTS),
     )  # fmt: skip
     clicked, st.session_state.last_click = dashboard.click_selection(
@@ -169,7 +172,7 @@ def main() -> None:
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.caption(f"{len(places)} places · {len(routes)} routes · offline base map")
-        _map(lay, places, dashboard.filter_routes(lay.map_routes, filters), cluster)
+        _map(lay, filters, cluster)
     with right:
         _panel(lay)
     reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])

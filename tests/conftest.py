@@ -9,9 +9,18 @@ gazetteer index cache stays in the project's ``.cache`` so it is built at most o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -99,3 +108,74 @@ def use(monkeypatch: pytest.MonkeyPatch, data: AtlasData) -> None:
     """Point the app (its settings are read from the environment) at ``data``."""
     for key, value in data.env.items():
         monkeypatch.setenv(key, value)
+
+
+# -- a served app and a headless Chromium (browser tests and benchmarks/dashboard.py) ---------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+)  # fmt: skip
+#: Hosts of the online base layers: the only requests allowed to leave 127.0.0.1.
+TILE_HOSTS = ("openstreetmap", "cartocdn", "arcgisonline", "opentopomap")
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Poll ``/_stcore/health`` until it answers ``ok`` (bounded; fails if the server died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"streamlit at {url} not healthy after {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def serve_app(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``streamlit run app.py`` on a free 127.0.0.1 port; yield its URL and process."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=out)
+        try:
+            yield f"http://127.0.0.1:{port}", proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url`` stays on this machine (127.0.0.1, or a data:/blob: URL)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme in {"data", "blob", "about"} or parts.hostname == "127.0.0.1"
+
+
+def is_tile(url: str) -> bool:
+    """Whether ``url`` is a tile request of one of the online base layers."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return any(name in host for name in TILE_HOSTS)
