@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from geo import layers, routes
 from geo.corpus import load_articles
+from geo.geocode import online_fallback
 from geo.model import Article, Resolution
 from geo.parser import Geoparser, load_parser
 from geo.settings import Settings
@@ -39,12 +40,14 @@ class BuildReport:
     mentions: int
     places: int
     routes: int
+    warning: str = ""
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"built {self.places} places from {self.mentions} mentions in {self.articles} "
             f"articles, and {self.routes} routes -> {self.out_dir}"
         )
+        return f"{text}\nwarning: {self.warning}" if self.warning else text
 
 
 def parse_articles(articles: Sequence[Article], parser: Geoparser) -> dict[str, list[Resolution]]:
@@ -61,6 +64,8 @@ def _claim_json(data_dir: Path, parser: Geoparser, texts: Mapping[str, str]) -> 
     if "claim_check" not in raw:
         return _json({"rows": []})
     spec = routes.parse_claim_spec(raw)
+    if spec.quote.article_id not in texts:  # a corpus without the claim's article
+        return _json({"rows": []})
     routes.check_quote(spec.quote, texts, "claim_check")
     table = routes.claim_table(spec, parser.gazetteer.lookup)
     return _json({
@@ -86,8 +91,10 @@ def build_files(
         "articles.json": _json(layers.articles_records(articles)),
         "claim_check.json": _claim_json(data_dir, parser, texts),
     }
+    skipped = route_frame.attrs.get("skipped", [])
+    note = f"left out {len(skipped)} routes whose articles are not in the corpus" if skipped else ""
     report = BuildReport(
-        data_dir / LAYERS_DIR, len(articles), len(mentions), len(places), len(route_frame)
+        data_dir / LAYERS_DIR, len(articles), len(mentions), len(places), len(route_frame), note
     )
     return files, report
 
@@ -95,7 +102,11 @@ def build_files(
 def build(cfg: Settings, *, seeds_dir: Path | None = None) -> BuildReport:
     """Build the layers of the articles in ``seeds_dir`` (default: the settings' seeds)."""
     articles = load_articles(seeds_dir or cfg.seeds_dir)
-    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir)
+    fallback = online_fallback(cfg)
+    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir, fallback=fallback)
     files, report = build_files(articles, parser, cfg.data_dir)
     layers.write_layers(report.out_dir, files)
+    if fallback and fallback.error:
+        notes = [report.warning, f"{fallback.error} (built offline)"]
+        report = replace(report, warning="; ".join(n for n in notes if n))
     return report

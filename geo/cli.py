@@ -17,6 +17,7 @@ from typing import IO
 from geo import settings as settings_mod
 from geo._atomic import atomic_write_text
 from geo.errors import BadInput, GeoError
+from geo.geocode import online_fallback
 from geo.parser import Geoparser, load_parser, parse_record
 
 
@@ -50,15 +51,20 @@ def run_parse(src: IO[bytes], dst: IO[str], parser: Geoparser, *, name: str) -> 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
     cfg = settings_mod.load()
-    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir)
+    fallback = online_fallback(cfg)
+    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir, fallback=fallback)
     name = "stdin" if args.jsonl == "-" else repr(args.jsonl)
     if args.jsonl == "-":
-        return _parse_to(sys.stdin.buffer, args.out, parser, name)
-    try:
-        with open(args.jsonl, "rb") as src:
-            return _parse_to(src, args.out, parser, name)
-    except OSError as err:
-        raise BadInput(f"cannot read {args.jsonl!r}: {err.strerror}") from err
+        status = _parse_to(sys.stdin.buffer, args.out, parser, name)
+    else:
+        try:
+            with open(args.jsonl, "rb") as src:
+                status = _parse_to(src, args.out, parser, name)
+        except OSError as err:
+            raise BadInput(f"cannot read {args.jsonl!r}: {err.strerror}") from err
+    if fallback and fallback.error:
+        print(f"warning: {fallback.error} (parsed offline)", file=sys.stderr)
+    return status
 
 
 def _parse_to(src: IO[bytes], out: str | None, parser: Geoparser, name: str) -> int:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import math
 import time
 from array import array
 from collections.abc import Callable, Collection, Iterable
@@ -35,9 +34,10 @@ from geopy.point import Point
 
 from geo import _http
 from geo._cache import GeocodeCache, Raw, cache_path
-from geo.errors import BadInput, UnknownPlace
+from geo.errors import BadInput, GeocoderUnavailable, UnknownPlace
 from geo.gazetteer import CURATED_FILE, Gazetteer, normalize
 from geo.model import KINDS, Place
+from geo.resolve import haversine_km
 from geo.settings import Settings
 
 #: How many results the online geocoder asks for (and caches) per query.
@@ -145,13 +145,6 @@ def _as_locations(places: list[Place], *, exactly_one: bool) -> Location | list[
     if not places:
         return None
     return to_location(places[0]) if exactly_one else [to_location(p) for p in places]
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)  # fmt: skip
-    return 6371.0088 * 2 * math.asin(min(1.0, math.sqrt(a)))
 
 
 class GazetteerGeocoder(Geocoder):  # type: ignore[misc]
@@ -305,9 +298,7 @@ class GazetteerGeocoder(Geocoder):  # type: ignore[misc]
                             [p.id for p in places], [p.kind for p in places])  # fmt: skip
         lats, lons, ids, place_kinds = self._coords
         rows = (i for i in range(len(ids)) if kinds is None or place_kinds[i] in kinds)
-        dist = heapq.nsmallest(
-            count, ((_haversine_km(lat, lon, lats[i], lons[i]), i) for i in rows)
-        )
+        dist = heapq.nsmallest(count, ((haversine_km(lat, lon, lats[i], lons[i]), i) for i in rows))
         return [ids[i] for _, i in dist]
 
 
@@ -491,3 +482,33 @@ def geocode_place(
         If ``name`` is empty.
     """
     return ChainGeocoder(gazetteer, online=online).lookup(name)
+
+
+class OnlineFallback:
+    """The resolver's fallback for names the gazetteer lacks, through :class:`OnlineGeocoder`.
+
+    It degrades cleanly: the first time the service cannot be reached, the reason is kept in
+    :attr:`error` and every later name is left unresolved without another attempt, so a
+    build or parse goes on offline instead of failing.
+    """
+
+    def __init__(self, online: OnlineGeocoder) -> None:
+        self.online = online
+        self.error: str | None = None
+
+    def __call__(self, name: str) -> Place | None:
+        if self.error is not None:
+            return None
+        try:
+            found = self.online.candidates(name, limit=1)
+        except GeocoderUnavailable as err:
+            self.error = str(err)
+            return None
+        except BadInput:
+            return None
+        return found[0] if found else None
+
+
+def online_fallback(settings: Settings) -> OnlineFallback | None:
+    """An :class:`OnlineFallback` when ``settings.online`` is on, else ``None``."""
+    return OnlineFallback(OnlineGeocoder(settings)) if settings.online else None

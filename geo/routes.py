@@ -539,12 +539,24 @@ def build_routes(
         quote not in its article).
     """
     data = read_routes_file(routes_path)
-    routes = parse_routes(data)
+    routes, skipped = applicable(parse_routes(data), articles)
     check_quotes(routes, articles)
-    if "claim_check" in data:
-        check_quote(parse_claim_spec(data).quote, articles, "claim_check")
     check_places(routes, gazetteer.lookup)
-    return routes_frame(routes, gazetteer.lookup)
+    frame = routes_frame(routes, gazetteer.lookup)
+    frame.attrs["skipped"] = list(skipped)
+    return frame
+
+
+def applicable(
+    routes: Sequence[Route], articles: Mapping[str, str]
+) -> tuple[tuple[Route, ...], tuple[str, ...]]:
+    """Split routes into those whose quoted articles are all in the corpus and the others.
+
+    A corpus without the seed articles (``NEWS_ATLAS_SEEDS`` pointing elsewhere) still
+    builds: the seed routes are left out, and their ids are returned so the build can say so.
+    """
+    kept = tuple(r for r in routes if all(q.article_id in articles for q in r.quotes))
+    return kept, tuple(r.id for r in routes if r not in kept)
 
 
 # --------------------------------------------------------------------------- claim check

@@ -219,9 +219,10 @@ def test_build_other_seeds_folder(tmp_path, cache_dir):
         "Coal ships leave Rajin for Vladivostok.\nKim met Putin in Pyongyang.\n", encoding="utf-8"
     )
     cfg = make_settings(tmp_path, cache_dir)
-    with pytest.raises(DataFileError, match="not among the articles"):
-        build(cfg, seeds_dir=seeds)  # routes.yaml quotes the real seeds
-    assert not (cfg.data_dir / "layers").exists()
+    report = build(cfg, seeds_dir=seeds)  # routes.yaml quotes the seeds: those routes drop out
+    assert report.routes == 0
+    assert "left out 11 routes" in report.warning
+    assert json.loads((report.out_dir / "claim_check.json").read_text()) == {"rows": []}
     (cfg.data_dir / "routes.yaml").write_text(ONE_ROUTE, encoding="utf-8")
     report = build(cfg, seeds_dir=seeds)
     assert (report.articles, report.routes) == (1, 1)

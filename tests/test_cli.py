@@ -50,10 +50,10 @@ def env(monkeypatch, cache_dir, real_parser) -> dict[str, str]:
     monkeypatch.setenv("NEWS_ATLAS_CACHE", str(cache_dir))
     monkeypatch.setenv("NEWS_ATLAS_ONLINE", "0")
 
-    def shared(data_dir: Path, *, cache_dir: Path | None = None) -> Geoparser:
-        if data_dir == ROOT / "data" and cache_dir == shared_cache:
+    def shared(data_dir: Path, *, cache_dir: Path | None = None, fallback=None) -> Geoparser:
+        if data_dir == ROOT / "data" and cache_dir == shared_cache and fallback is None:
             return real_parser
-        return load_parser(data_dir, cache_dir=cache_dir)
+        return load_parser(data_dir, cache_dir=cache_dir, fallback=fallback)
 
     shared_cache = cache_dir
     monkeypatch.setattr(cli, "load_parser", shared)
@@ -277,3 +277,17 @@ def test_subprocess_bad_line(env):
     done = python_m_geo(["parse", "--jsonl", "-"], env, b'{"text": "ok"}\n{"id": 2, "text": 3}\n')
     err = done.stderr.decode()
     assert_one_line_error(done.returncode, err, "stdin line 2", "string 'text'")
+
+
+def test_online_fallback_unreachable_degrades_to_offline(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NEWS_ATLAS_ONLINE", "1")
+    monkeypatch.setenv("NEWS_ATLAS_NOMINATIM", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv("NEWS_ATLAS_MIN_DELAY", "0")
+    monkeypatch.setenv("NEWS_ATLAS_TIMEOUT", "2")
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": 1, "text": "He lives on Xyzzy Street in Vladivostok."}) + "\n")
+    assert cli.main(["parse", "--jsonl", str(src)]) == 0
+    out, err = capsys.readouterr()
+    names = [t["name"] for t in json.loads(out)["toponyms"]]
+    assert "Vladivostok" in names
+    assert "warning:" in err and "127.0.0.1:9" in err and "offline" in err

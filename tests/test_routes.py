@@ -267,7 +267,6 @@ def test_claim_table_covers_every_origin(gaz):
         ("routes_bad_quote.yaml", DataFileError, ["'misquoted'", "not in article '001'"]),
         ("routes_missing_field.yaml", DataFileError, ["'no-waypoints'", "waypoints"]),
         ("routes_unquoted_article.yaml", DataFileError, ["'bare-article-id'", "'003'"]),
-        ("routes_unknown_article.yaml", DataFileError, ["'ghost-article'", "'999'"]),
         ("routes_duplicate_id.yaml", DataFileError, ["'twice'", "duplicate"]),
         ("routes_no_such_file.yaml", DataFileError, ["missing"]),
     ],
@@ -313,3 +312,9 @@ def test_sea_path_without_a_path_raises(monkeypatch):
     with pytest.raises(BadInput, match="no sea path"):
         geo.routes.sea_path([(0.0, 0.0), (1.0, 1.0)], arctic=False)
     geo.routes._sea_leg.cache_clear()
+
+
+def test_route_of_an_article_outside_the_corpus_is_left_out(gaz, articles):
+    frame = build_routes(FIXTURES / "routes_unknown_article.yaml", gaz, articles)
+    assert len(frame) == 0
+    assert frame.attrs["skipped"] == ["ghost-article"]
