@@ -22,11 +22,14 @@ import math
 import os
 import pickle
 import re
+import sys
 import tempfile
 import tomllib
 import unicodedata
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from geo.errors import DataFileError, UnknownPlace
 from geo.model import KINDS, Place
@@ -34,7 +37,9 @@ from geo.model import KINDS, Place
 PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 4
+_INDEX_VERSION = 5
+_NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
+_POPULATION = 7
 _MEMO_SIZE = 50_000
 
 #: Base prior of each kind before population is taken into account.
@@ -108,9 +113,8 @@ class Gazetteer:
     """
 
     def __init__(self, places: Iterable[Place], aliases: Iterable[tuple[str, str]] = ()) -> None:
-        self._cols: tuple[list[str], list[str], list[str], list[float], list[float], list[str],
-                          list[str], list[int], list[str], list[float]] = (
-            [], [], [], [], [], [], [], [], [], [])  # fmt: skip
+        # id, name, kind, lat, lon, country, admin1, population, source, score
+        self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
         self._by_id: dict[str, int] = {}
         for place in places:
             self._add(place)
@@ -123,22 +127,31 @@ class Gazetteer:
             if pos is not None and key and pos not in index.setdefault(key, []):
                 index[key].append(pos)
         scores = self._cols[9]
-        self._index = {k: tuple(sorted(v, key=lambda i: -scores[i])) for k, v in index.items() if v}
+        self._index: dict[str, int | tuple[int, ...]] = {
+            k: v[0] if len(v) == 1 else tuple(sorted(v, key=lambda i: -scores[i]))
+            for k, v in index.items()
+            if v
+        }
+        self._cols = tuple(
+            array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
+            for n, c in enumerate(self._cols)
+        )
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
         self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
 
     def _add(self, place: Place) -> None:
-        values = (place.id, place.name, place.kind, place.lat, place.lon, place.country,
-                  place.admin1, place.population, place.source,
-                  place.score or prior(place.kind, place.population))  # fmt: skip
+        score = place.score or prior(place.kind, place.population)
+        values = (place.id, place.name, sys.intern(place.kind), place.lat, place.lon,
+                  sys.intern(place.country), sys.intern(place.admin1), place.population,
+                  sys.intern(place.source), score)  # fmt: skip
         pos = self._by_id.get(place.id)
         if pos is None:
             self._by_id[place.id] = len(self._cols[0])
             for col, value in zip(self._cols, values, strict=True):
-                col.append(value)  # type: ignore[attr-defined]
+                col.append(value)
         else:
             for col, value in zip(self._cols, values, strict=True):
-                col[pos] = value  # type: ignore[index]
+                col[pos] = value
 
     def __getstate__(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k != "_memo"}
@@ -180,7 +193,8 @@ class Gazetteer:
         if found is None:
             if len(cache) > _MEMO_SIZE:
                 cache.clear()
-            positions = self._index.get(key, ())
+            hit = self._index.get(key, ())
+            positions = (hit,) if isinstance(hit, int) else hit
             found = cache[(key, limit)] = tuple(self._place(i) for i in positions[:limit])
         return found  # type: ignore[no-any-return]
 
@@ -354,6 +368,9 @@ def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:
     gaz = _build(data_dir)
     if cache:
         _write_pickle(cache, gaz)
+        for stale in cache.parent.glob("gazetteer-*.pickle"):
+            if stale != cache:
+                stale.unlink(missing_ok=True)
     return gaz
 
 
