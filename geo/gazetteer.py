@@ -355,8 +355,9 @@ def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:
     unchanged.  The cache is written atomically; a corrupt cache is rebuilt.
     """
     gdir = data_dir / "gazetteer"
-    key = _fingerprint([gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / CURATED_FILE])
-    cache = cache_dir / f"gazetteer-{key}.pickle" if cache_dir else None
+    paths = [gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / CURATED_FILE]
+    folder = hashlib.sha256(str(gdir.resolve()).encode()).hexdigest()[:8]
+    cache = cache_dir / f"gazetteer-{folder}-{_fingerprint(paths)}.pickle" if cache_dir else None
     if cache and cache.exists():
         try:
             with cache.open("rb") as fh:
@@ -368,7 +369,7 @@ def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:
     gaz = _build(data_dir)
     if cache:
         _write_pickle(cache, gaz)
-        for stale in cache.parent.glob("gazetteer-*.pickle"):
+        for stale in cache.parent.glob(f"gazetteer-{folder}-*.pickle"):  # earlier versions
             if stale != cache:
                 stale.unlink(missing_ok=True)
     return gaz

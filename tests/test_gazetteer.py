@@ -443,7 +443,7 @@ def test_editing_curated_invalidates_the_cache(tmp_path):
     curated.write_text('[[alias]]\nid = "gn:4"\nnames = ["Rason"]\n', encoding="utf-8")
     gaz = gazetteer.load(data, cache_dir=cache)
     assert gaz.lookup("Rason").id == "gn:4"
-    assert len(list(cache.glob("gazetteer-*.pickle"))) == 2
+    assert len(list(cache.glob("gazetteer-*.pickle"))) == 1  # the stale index is removed
 
 
 def test_same_size_edit_invalidates_the_cache(tmp_path):
