@@ -5,15 +5,19 @@ Widgets, caching and rendering only; the page logic lives in :mod:`geo.dashboard
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import dashboard, mapview, settings
+from geo import assets, dashboard, mapview, settings
 from geo.dashboard import Filters, Layers, Selection
 from geo.errors import GeoError
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+BASEMAP_URL = "/app/static/basemap"
 
 st.set_page_config(page_title="News Atlas", page_icon="🗺️", layout="wide")
 
@@ -26,7 +30,10 @@ def _layers(_cfg: settings.Settings, data_dir: str, stamp: object) -> Layers:
 
 @st.cache_resource(show_spinner=False)
 def _basemap(data_dir: str) -> mapview.BaseMap:
-    return mapview.load_basemap(Path(data_dir))
+    basemap = mapview.load_basemap(Path(data_dir))
+    if assets.publish_basemap(Path(data_dir), STATIC_DIR):  # fetched, not inlined
+        return replace(basemap, url_base=BASEMAP_URL)
+    return basemap
 
 
 def _select(kind: str, item_id: str | None, *, focus: bool = False) -> None:

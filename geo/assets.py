@@ -32,12 +32,14 @@ file.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import folium
 from branca.element import Element, MacroElement
 from folium.template import Template
 
+from geo._atomic import atomic_write_text
 from geo.errors import GeoError
 
 #: Default URL prefix of the vendored files as Streamlit serves them.
@@ -143,3 +145,22 @@ def localize_assets(m: folium.Map, base: str = DEFAULT_ASSET_BASE) -> folium.Map
     parent: Any = m
     parent.add_child(_IconImagePath(f"{base.rstrip('/')}/{LEAFLET_IMAGES}"), index=0)
     return m
+
+
+def publish_basemap(data_dir: Path, static_dir: Path) -> bool:
+    """Copy ``data_dir/basemap/*.geojson`` to ``static_dir/basemap/`` when they differ.
+
+    ``data/basemap`` is the committed source; Streamlit serves only ``static/``.  Returns
+    whether the copies are in place (False when ``static_dir`` cannot be written: the map
+    then carries the base map inline).
+    """
+    target = static_dir / "basemap"
+    try:
+        for src in sorted((data_dir / "basemap").glob("*.geojson")):
+            dst = target / src.name
+            content = src.read_text(encoding="utf-8")
+            if not dst.exists() or dst.read_text(encoding="utf-8") != content:
+                atomic_write_text(dst, content)
+    except OSError:
+        return False
+    return all((target / f"{n}.geojson").exists() for n in ("countries", "coastline"))

@@ -316,3 +316,31 @@ def test_panes_keep_places_clickable_above_routes(page: str) -> None:
     panes = dict(re.findall(r'createPane\(\s*"([\w-]+)"\);\s*\S+\.style\.zIndex = (\d+);', page))
     assert int(panes[mapview.BASEMAP_PANE]) < 400 < int(panes[mapview.PLACES_PANE]) < 600
     assert page.count(f'"pane": "{mapview.PLACES_PANE}"') == 7
+
+
+def test_basemap_fetched_by_url_keeps_the_map_small(
+    places: gpd.GeoDataFrame, basemap: BaseMap
+) -> None:
+    inline = build_map(places, None, basemap).get_root().render()
+    linked = (
+        build_map(
+            places, None, BaseMap(basemap.countries, basemap.coastline, "/app/static/basemap")
+        )
+        .get_root()
+        .render()
+    )
+    assert '$.ajax("/app/static/basemap/countries.geojson"' in linked
+    assert '$.ajax("/app/static/basemap/coastline.geojson"' in linked
+    assert "$.ajax(" not in inline
+    assert len(linked.encode("utf-8")) < len(inline.encode("utf-8")) - 900_000
+
+
+def test_publish_basemap_copies_once_and_reports(tmp_path: Path) -> None:
+    static = tmp_path / "static"
+    assert assets.publish_basemap(ROOT / "data", static)
+    copied = static / "basemap" / "countries.geojson"
+    assert copied.read_bytes() == (ROOT / "data" / "basemap" / "countries.geojson").read_bytes()
+    stamp = copied.stat().st_mtime_ns
+    assert assets.publish_basemap(ROOT / "data", static)
+    assert copied.stat().st_mtime_ns == stamp  # unchanged files are not rewritten
+    assert not assets.publish_basemap(tmp_path / "nowhere", tmp_path / "static2")
