@@ -53,9 +53,22 @@ def _kb(n: float) -> str:
     return f"{n / 1024:,.0f} KiB"
 
 
+def _settle(page: Page, sent: list[int], quiet_ms: int = 1500, limit_s: float = 15.0) -> None:
+    """Wait until the app is idle: no script run and no message for ``quiet_ms``."""
+    deadline = time.perf_counter() + limit_s
+    state = (_runs(page), len(sent))
+    while time.perf_counter() < deadline:
+        page.wait_for_timeout(quiet_ms)
+        now = (_runs(page), len(sent))
+        if now == state:
+            return
+        state = now
+
+
 def _pan_zoom(page: Page, sent: list[int]) -> tuple[int, int, int, int]:
     frame = map_frame(page)
     frame.evaluate(MOVES_JS)
+    _settle(page, sent)  # the last click's rerun must be over before counting
     runs0, sent0 = _runs(page), len(sent)
     box = page.locator('iframe[title="streamlit_folium.st_folium"]').bounding_box()
     assert box is not None

@@ -192,7 +192,7 @@ def test_layer_control_and_base_layers(
     lay = dashboard.load_layers(atlas.layers_dir)
     vlad = lay.places[lay.places["name"] == "Vladivostok"].iloc[0]["place_id"]
     frame = map_frame(page)
-    frame.evaluate("() => window.map.setView([43, 131], 5, {animate: false})")
+    frame.evaluate("() => { window.map.setView([43, 131], 5, {animate: false}); }")
     toggle_overlay(frame, TRAIN_LABEL, "route_id", TRAIN_ROUTE)
     toggle_overlay(frame, "Cities & ports", "place_id", vlad)
     frame.locator(".leaflet-control-layers").hover()

@@ -329,9 +329,10 @@ def test_basemap_fetched_by_url_keeps_the_map_small(
         .get_root()
         .render()
     )
-    assert '$.ajax("/app/static/basemap/countries.geojson"' in linked
-    assert '$.ajax("/app/static/basemap/coastline.geojson"' in linked
-    assert "$.ajax(" not in inline
+    assert 'fetch("/app/static/basemap/countries.geojson")' in linked
+    assert 'fetch("/app/static/basemap/coastline.geojson")' in linked
+    assert "L.canvas(" in linked
+    assert "fetch(" not in inline
     assert len(linked.encode("utf-8")) < len(inline.encode("utf-8")) - 900_000
 
 
