@@ -109,6 +109,9 @@ _GLOBAL = frozenset({"country", "continent", "ocean", "sea"})
 _COUNTRY_LEVEL = frozenset({"country", "continent", "admin1", "ocean", "sea"})
 
 
+_new_token = tuple.__new__
+
+
 class Token(NamedTuple):
     """A word or punctuation token of a text."""
 
@@ -153,10 +156,14 @@ def load_lexicon(data_dir: Path) -> Lexicon:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into word and single-character punctuation tokens."""
-    return [
-        Token(m.start(), m.end(), w := m.group(), w[0].isalnum(), w[0].isupper())
-        for m in _TOKEN.finditer(text)
-    ]
+    out = []
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        start, end = m.span()
+        first = word[0]
+        # tuple.__new__ skips the NamedTuple constructor: this loop is the hot path.
+        out.append(_new_token(Token, (start, end, word, first.isalnum(), first.isupper())))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +448,8 @@ _FACILITY_HEADS = _words(
     """
 )
 _HEAD_FIRST = _words("university college lake mount fort port isle")
-_PATTERN_GLUE = _words("of the de and")
+_ANY_HEAD = _FACILITY_HEADS | _HEAD_FIRST
+_LEAD_WORDS = _FUNCTION | _DIRECTIONS
 
 
 def _named_span(ctx: _Context, head: int) -> _Match | None:
@@ -450,7 +458,7 @@ def _named_span(ctx: _Context, head: int) -> _Match | None:
     tokens, i = ctx.tokens, head
     while i - 1 >= 0 and ctx.adjacent(i - 1, i) and tokens[i - 1].is_cap and tokens[i - 1].is_word:
         i -= 1
-    while i < head and tokens[i].text.lower() in _FUNCTION | _DIRECTIONS and i == head - 1:
+    while i < head and tokens[i].text.lower() in _LEAD_WORDS and i == head - 1:
         i += 1
     if i < head and not (
         _sentence_initial(ctx.text, tokens, i) and tokens[i].text.lower() in _FUNCTION
@@ -470,7 +478,7 @@ def named_facilities(ctx: _Context) -> list[_Match]:
     """Spans named like places though the gazetteer lacks them (streets, schools, counties)."""
     out: list[_Match] = []
     for i, tok in enumerate(ctx.tokens):
-        if tok.is_cap and tok.is_word and tok.text.lower() in _FACILITY_HEADS | _HEAD_FIRST:
+        if tok.is_cap and tok.is_word and tok.text.lower() in _ANY_HEAD:
             found = _named_span(ctx, i)
             if found and not (out and found.start < out[-1].end):
                 out.append(found)
