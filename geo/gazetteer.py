@@ -16,6 +16,7 @@ sizes and modification times, so a warm load is a single ``pickle.load``.
 from __future__ import annotations
 
 import functools
+import gc
 import gzip
 import hashlib
 import math
@@ -363,7 +364,7 @@ def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:
             with cache.open("rb") as fh:
                 loaded = pickle.load(fh)
             if isinstance(loaded, Gazetteer):
-                return loaded
+                return _frozen(loaded)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass
     gaz = _build(data_dir)
@@ -372,6 +373,17 @@ def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:
         for stale in cache.parent.glob(f"gazetteer-{folder}-*.pickle"):  # earlier versions
             if stale != cache:
                 stale.unlink(missing_ok=True)
+    return _frozen(gaz)
+
+
+def _frozen(gaz: Gazetteer) -> Gazetteer:
+    """Move the (immutable, long-lived) index out of the cyclic garbage collector's sight.
+
+    Its million-odd objects would otherwise be re-scanned by every full collection while
+    articles are parsed; ``gc.freeze`` makes parsing about a third faster.
+    """
+    gc.collect()
+    gc.freeze()
     return gaz
 
 
