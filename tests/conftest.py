@@ -65,6 +65,13 @@ class AtlasData:
         return dashboard.layers_dir(self.cfg)
 
 
+@pytest.fixture(scope="session")
+def cache_dir() -> Path:
+    """The gazetteer index cache every test shares (the project's ``.cache``: built once)."""
+    CACHE.mkdir(exist_ok=True)
+    return CACHE
+
+
 def data_folder(root: Path) -> Path:
     """A data folder under ``root`` whose build inputs link to the checked-in ones."""
     folder = root / "data"

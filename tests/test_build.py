@@ -21,14 +21,6 @@ SEEDS = ROOT / "seeds"
 LINKED = ("gazetteer", "recognizer", "basemap")
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> Path:
-    """One gazetteer cache per test session, outside the repository (shared by path)."""
-    path = tmp_path_factory.getbasetemp() / "news-atlas-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 def make_settings(root: Path, cache_dir: Path, seeds: Path = SEEDS) -> Settings:
     """A data folder under ``root`` linking the real inputs, with its own routes.yaml."""
     data = root / "data"

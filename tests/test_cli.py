@@ -25,14 +25,6 @@ RECORDS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> Path:
-    """One gazetteer cache per test session, outside the repository (shared by path)."""
-    path = tmp_path_factory.getbasetemp() / "news-atlas-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="module")
 def real_parser(cache_dir) -> Geoparser:
     return load_parser(ROOT / "data", cache_dir=cache_dir)

@@ -21,14 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> Path:
-    """One gazetteer cache per test session, outside the repository (shared by path)."""
-    path = tmp_path_factory.getbasetemp() / "news-atlas-cache"
-    path.mkdir(exist_ok=True)
-    return path
-
-
 @pytest.fixture(scope="module")
 def real(cache_dir) -> Gazetteer:
     return gazetteer.load(DATA, cache_dir=cache_dir)
