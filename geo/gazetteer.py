@@ -5,7 +5,8 @@ The gazetteer is built by ``scripts/build_gazetteer.py`` from GeoNames (through 
 ``data/gazetteer/``, plus the hand-curated, user-editable ``data/gazetteer/curated.toml``:
 
 ``places.tsv.gz``
-    one row per place: ``id kind lat lon country admin1 population source name``
+    one row per place: ``id kind lat lon country admin1 population source name [score]``
+    (``score``, when given, is the record's prior; see ``scripts/build_gazetteer.py``)
 ``aliases.tsv.gz``
     one row per alternate name: ``name id`` (the place's own name is always indexed)
 
@@ -245,7 +246,7 @@ def _read_tsv(path: Path) -> Iterator[list[str]]:
 
 def _parse_place(fields: list[str], path: Path, lineno: int) -> Place:
     try:
-        pid, kind, lat, lon, country, admin1, pop, source, name = fields
+        pid, kind, lat, lon, country, admin1, pop, source, name, *rest = fields
         return Place(
             id=pid,
             name=name,
@@ -256,6 +257,7 @@ def _parse_place(fields: list[str], path: Path, lineno: int) -> Place:
             admin1=admin1,
             population=int(pop or 0),
             source=source,
+            score=float(rest[0]) if rest and rest[0] else 0.0,
         )
     except ValueError as err:
         raise DataFileError(f"{str(path)!r} line {lineno}: bad place row {fields!r}") from err

@@ -89,6 +89,20 @@ def _qualifiers(text: str, mentions: Sequence[Mention], gaz: Gazetteer) -> dict[
     return out
 
 
+def _qualifying(
+    mentions: Sequence[Mention], quals: dict[int, list[Place]], gaz: Gazetteer
+) -> dict[int, set[str]]:
+    """For a mention in qualifier position ("Seattle, Washington"): the ids of its candidates
+    that do qualify a candidate of the place before it (the state, not the capital)."""
+    out: dict[int, set[str]] = {}
+    for a, b in itertools.pairwise(mentions):
+        options = quals.get(a.start)
+        if options:
+            before = gaz.candidates(a.text, limit=MAX_CANDIDATES)
+            out[b.start] = {q.id for q in options if any(_qualified(p, [q]) for p in before)}
+    return out
+
+
 def _qualified(place: Place, quals: Sequence[Place]) -> bool:
     return any(
         (q.kind == "admin1" and q.admin1 and q.admin1 == place.admin1)
@@ -162,6 +176,7 @@ def resolve(
     countries = _context_countries(groups)
     total = sum(countries.values())
     quals = _qualifiers(text, mentions, gaz)
+    roles = _qualifying(mentions, quals, gaz)
     anchors = [g.candidates[0] for g in groups if len(g.candidates) == 1]
     chosen: dict[str, Resolution] = {}
     for group in groups:
@@ -173,6 +188,8 @@ def resolve(
         for place in cands:
             score = _score(place, group.key, countries, total) + _near_bonus(place, anchors)
             if any(_qualified(place, quals.get(m.start, ())) for m in group.mentions):
+                score += W_QUALIFIER
+            if any(place.id in roles.get(m.start, ()) for m in group.mentions):
                 score += W_QUALIFIER
             scored.append((score, place))
         res = _choose(group, scored)

