@@ -29,7 +29,7 @@ import tempfile
 import tomllib
 import unicodedata
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,21 +112,34 @@ class Gazetteer:
         replaces an earlier one (this is how curated overrides work).
     aliases
         ``(name, place_id)`` pairs adding alternate names.  Unknown ids are ignored.
+    blocked
+        ``"normalized name\tplace_id"`` pairs never to index, whether the name is the
+        record's own or an alias (the curated file's ``[[block]]``).
     """
 
-    def __init__(self, places: Iterable[Place], aliases: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self,
+        places: Iterable[Place],
+        aliases: Iterable[tuple[str, str]] = (),
+        blocked: Collection[str] = (),
+    ) -> None:
         # id, name, kind, lat, lon, country, admin1, population, source, score
         self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
         self._by_id: dict[str, int] = {}
         for place in places:
             self._add(place)
         index: dict[str, list[int]] = {}
+        ids = self._cols[0]
         for i, name in enumerate(self._cols[1]):
-            index.setdefault(normalize(name), []).append(i)
+            key = normalize(name)
+            if f"{key}\t{ids[i]}" not in blocked:
+                index.setdefault(key, []).append(i)
         for name, place_id in aliases:
             pos = self._by_id.get(place_id)
             key = normalize(name)
-            if pos is not None and key and pos not in index.setdefault(key, []):
+            if pos is None or not key or f"{key}\t{place_id}" in blocked:
+                continue
+            if pos not in index.setdefault(key, []):
                 index[key].append(pos)
         scores = self._cols[9]
         self._index: dict[str, int | tuple[int, ...]] = {
@@ -347,8 +360,7 @@ def _build(data_dir: Path) -> Gazetteer:
     places = read_places(gdir / PLACES_FILE)
     aliases = read_aliases(gdir / ALIASES_FILE)
     cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE)
-    aliases = [a for a in aliases + cur_aliases if f"{normalize(a[0])}\t{a[1]}" not in blocked]
-    return Gazetteer(places + cur_places, aliases)
+    return Gazetteer(places + cur_places, aliases + cur_aliases, blocked)
 
 
 def load(data_dir: Path, *, cache_dir: Path | None = None) -> Gazetteer:

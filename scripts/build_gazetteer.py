@@ -266,10 +266,6 @@ def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             )
             pid = f"ne:{p.get('ne_id') or p.get('wikidataid') or layer + ':' + name}"
             yield (pid, kind, lat, lon, "", "", 0, "naturalearth", name)
-            if kind == "ocean" and name.endswith(" Ocean"):
-                aliases.append(
-                    (name.removesuffix(" Ocean").removeprefix("North ").removeprefix("South "), pid)
-                )
             if kind == "river" and not name.lower().endswith("river"):
                 aliases.extend([(f"{name} River", pid), (f"River {name}", pid)])
             aliases.extend((a.title() if a.isupper() else a, pid) for a in alts)

@@ -591,3 +591,14 @@ def test_real_records_are_valid(real):
         if p.kind not in KINDS or not (-90 <= p.lat <= 90 and -180 <= p.lon <= 180)
     ]
     assert bad == []
+
+
+def test_blocked_pairs_are_never_indexed_own_name_or_alias() -> None:
+    places = [
+        Place("x:1", "Koréa", "city", 5.0, -4.0, "CI", population=3000),
+        Place("x:2", "Korean Peninsula", "peninsula", 38.0, 127.5),
+    ]
+    gaz = Gazetteer(places, [("Korea", "x:2"), ("Chosen", "x:2")], blocked={"korea\tx:1"})
+    assert [p.id for p in gaz.candidates("Korea")] == ["x:2"]
+    gaz = Gazetteer(places, [("Korea", "x:2")], blocked={"korea\tx:2"})
+    assert [p.id for p in gaz.candidates("Korea")] == ["x:1"]

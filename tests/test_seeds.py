@@ -64,6 +64,8 @@ EXPECTED = {
     "St. Petersburg": ("city", 59.94, 30.31, 30),
     "New Delhi": ("city", 28.61, 77.21, 30),
     "Hong Kong": (None, 22.3, 114.17, 40),
+    "Korea": ("peninsula", 38.0, 127.5, 300),
+    "Soviet Union": (None, 60.0, 90.0, 3000),
 }
 
 
@@ -98,7 +100,7 @@ def test_us_and_america_are_the_united_states(by_surface: dict[str, list[Resolut
     "word",
     ["Kim", "Putin", "Shoigu", "Xi", "Jong", "Nato", "SCO", "Brics", "G20", "UN", "IAEA",
      "Chatham", "Global", "Izvestia", "Russian", "North Korean", "Un", "Vladimir", "George",
-     "Sergey", "Kremlin", "Soviet", "West", "Hwasong"],
+     "Sergey", "Kremlin", "Soviet", "West", "Hwasong", "Indian", "Pacific Fleet"],
 )  # fmt: skip
 def test_people_organisations_adjectives_left_out(
     by_surface: dict[str, list[Resolution]], word: str
