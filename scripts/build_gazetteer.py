@@ -282,7 +282,10 @@ def _write_tsv(path: Path, header: str, rows: list[tuple[object, ...]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     # No file name and no time in the gzip header: the same input gives the same bytes.
-    with os.fdopen(fd, "wb") as out, gzip.GzipFile(filename="", fileobj=out, mtime=0) as raw:
+    with (
+        os.fdopen(fd, "wb") as out,
+        gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as raw,
+    ):
         raw.write((header + "\n").encode())
         for row in rows:
             fields = [f"{v:.5f}" if isinstance(v, float) else str(v) for v in row]

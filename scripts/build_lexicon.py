@@ -58,7 +58,10 @@ def main() -> None:
     keep = sorted(w for w in words if gaz.has_key(gazetteer.normalize(w)))
     english = args.out.parent / "english_words.txt.gz"
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as out, gzip.GzipFile(filename="", fileobj=out, mtime=0) as fh:
+    with (
+        os.fdopen(fd, "wb") as out,
+        gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as fh,
+    ):
         fh.write(("\n".join(sorted(w for w in words if len(w) >= 3)) + "\n").encode("utf-8"))
     os.replace(tmp, english)
     args.out.parent.mkdir(parents=True, exist_ok=True)
