@@ -151,10 +151,15 @@ def load_layers(folder: Path) -> Layers:
         If a file is missing or malformed; rebuild the layers with ``python -m geo build``.
     """
     frames = {}
-    for name in ("places", "mentions", "routes"):
+    shapes = {
+        "places": layers.PLACE_COLUMNS,
+        "mentions": layers.MENTION_COLUMNS,
+        "routes": routes.COLUMNS[:-1],  # all but geometry
+    }
+    for name, columns in shapes.items():
         path = folder / f"{name}.geojson"
         _read_json(path)  # a clear message for a missing or broken file
-        frames[name] = layers.read_layer(path)
+        frames[name] = layers.read_layer(path, columns)
     records = _read_json(folder / "articles.json")
     if not isinstance(records, list):
         raise DataFileError(f"{str(folder / 'articles.json')!r} must hold a JSON list")

@@ -143,10 +143,21 @@ def to_geojson(frame: gpd.GeoDataFrame) -> str:
     return str(frame.to_json(drop_id=True, ensure_ascii=False))
 
 
-def read_layer(path: Path) -> gpd.GeoDataFrame:
-    """Read a GeoJSON layer written by :func:`write_layers`."""
+def read_layer(path: Path, columns: Sequence[str] = ()) -> gpd.GeoDataFrame:
+    """Read a GeoJSON layer written by :func:`write_layers`.
+
+    ``columns`` are guaranteed to exist, so an empty layer (a corpus with no places yet)
+    reads as an empty table of the right shape rather than one with no columns at all.
+    """
     data = json.loads(path.read_text(encoding="utf-8"))
     frame = gpd.GeoDataFrame.from_features(data["features"], crs=CRS)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        frame = gpd.GeoDataFrame(
+            frame.reindex(columns=[*frame.columns.drop("geometry"), *missing, "geometry"]),
+            geometry="geometry",
+            crs=CRS,
+        )
     return frame
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from conftest import NASTY_ID, NASTY_RAW, NASTY_TITLE, ROOT, AtlasData, use
+from conftest import NASTY_ID, NASTY_RAW, NASTY_TITLE, ROOT, AtlasData, build_atlas, use
 from shapely.geometry import Point
 from streamlit.testing.v1 import AppTest
 
@@ -346,3 +346,14 @@ def test_app_shows_a_geo_error_not_a_traceback(
 def _fields(data: AtlasData) -> dict[str, object]:
     cfg = data.cfg
     return {name: getattr(cfg, name) for name in cfg.__slots__}
+
+
+def test_a_corpus_without_places_shows_an_empty_map(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "x1.txt").write_text("Nothing here names a place at all.\n", encoding="utf-8")
+    data = build_atlas(tmp_path, seeds)
+    at = _app(monkeypatch, data)
+    assert "0 places · 0 routes" in " ".join(c.value for c in at.caption)

@@ -292,3 +292,12 @@ def test_atomic_write_to_a_missing_folder_creates_it(tmp_path):
     path: Path = tmp_path / "a" / "b" / "c.txt"
     atomic_write_text(path, "x")
     assert path.read_text(encoding="utf-8") == "x"
+
+
+def test_empty_layer_reads_with_its_columns(tmp_path):
+    path = tmp_path / "places.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    frame = layers.read_layer(path, layers.PLACE_COLUMNS)
+    assert frame.empty
+    assert set(layers.PLACE_COLUMNS) <= set(frame.columns)
+    assert frame.crs.to_epsg() == 4326
