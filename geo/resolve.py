@@ -31,6 +31,7 @@ W_QUALIFIER = 0.6
 W_NEAR = 0.2
 NEAR_KM = 400.0
 MAX_CANDIDATES = 25
+CLEAR_MARGIN = 0.2
 MAX_ALTERNATIVES = 3
 
 #: Kinds whose coordinates are a real location (not a label point of a large area).
@@ -64,6 +65,14 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
     ]
 
 
+def _clear(cands: Sequence[Place]) -> bool:
+    """A place the name leaves little doubt about: the only candidate, or far ahead."""
+    if not cands:
+        return False
+    runner = cands[1].score if len(cands) > 1 else 0.0
+    return len(cands) == 1 or cands[0].score - runner > CLEAR_MARGIN
+
+
 def _context_countries(groups: Sequence[_Group]) -> Counter[str]:
     """Countries the article is about: named countries and clear-cut places, by mentions."""
     counts: Counter[str] = Counter()
@@ -71,9 +80,7 @@ def _context_countries(groups: Sequence[_Group]) -> Counter[str]:
         if not g.candidates:
             continue
         top = g.candidates[0]
-        runner = g.candidates[1].score if len(g.candidates) > 1 else 0.0
-        clear = top.kind == "country" or top.score - runner > 0.2
-        if clear and top.country:
+        if (top.kind == "country" or _clear(g.candidates)) and top.country:
             counts[top.country] += len(g.mentions)
     return counts
 
