@@ -477,7 +477,10 @@ def reader_html(lay: Layers, article_id: str) -> str:
     if art is None:
         raise UnknownPlace(f"no article {article_id!r} in the layers; rebuild them")
     rows = lay.mentions[lay.mentions["article_id"] == article_id]
-    spans = [(int(a), int(b)) for a, b in zip(rows["start"], rows["end"], strict=True)]
+    lead = len(art.text) - len(art.text.lstrip())  # the spans count from the unstripped text
+    spans = [
+        (int(a) - lead, int(b) - lead) for a, b in zip(rows["start"], rows["end"], strict=True)
+    ]
     meta = " · ".join(esc(v) for v in (art.outlet, art.author, art.date) if v)
     return (
         f"<div class='news-atlas-reader'><h3 style='margin:0'>{esc(art.title)}</h3>"

@@ -357,3 +357,11 @@ def test_a_corpus_without_places_shows_an_empty_map(
     data = build_atlas(tmp_path, seeds)
     at = _app(monkeypatch, data)
     assert "0 places · 0 routes" in " ".join(c.value for c in at.caption)
+
+
+def test_reader_marks_exactly_the_mentions_even_after_leading_blank_lines(lay: Layers) -> None:
+    """Article 003 starts with blank lines: the marks must still cover the place names."""
+    marked = re.findall(r"<mark[^>]*>(.*?)</mark>", dashboard.reader_html(lay, "003"))
+    rows = lay.mentions[lay.mentions["article_id"] == "003"]
+    assert marked
+    assert {html.unescape(m) for m in marked} == set(rows["text"])
