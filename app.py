@@ -22,7 +22,7 @@ BASEMAP_URL = "/app/static/basemap"
 st.set_page_config(page_title="News Atlas", page_icon="🗺️", layout="wide")
 
 
-@st.cache_resource(show_spinner="Building the map layers from the articles…")
+@st.cache_resource(show_spinner="Building the map layers from the articles…", max_entries=1)
 def _layers(_cfg: settings.Settings, data_dir: str, stamp: object) -> Layers:
     dashboard.ensure_layers(_cfg)
     return dashboard.load_layers(dashboard.layers_dir(_cfg))
@@ -43,7 +43,11 @@ def _select(kind: str, item_id: str | None, *, focus: bool = False) -> None:
 
 
 def _on_search() -> None:
-    hits = dashboard.search_places(st.session_state.layers.places, st.session_state.search)
+    query = st.session_state.search
+    if not query.strip():  # a cleared search box: no message, and the map lets go
+        st.session_state.search_hits, st.session_state.focus = None, None
+        return
+    hits = dashboard.search_places(st.session_state.layers.places, query)
     st.session_state.search_hits = hits
     if hits:
         _select("place", hits[0], focus=True)
@@ -56,7 +60,7 @@ def _on_pick(key: str) -> None:
 def _sidebar(lay: Layers) -> tuple[Filters, bool]:
     side = st.sidebar
     side.title("News Atlas")
-    side.text_input("Find a place", key="search", on_change=_on_search, placeholder="Vladivostok")
+    side.text_input("Find a place", key="search", on_change=_on_search, placeholder="A place name")
     hits = st.session_state.get("search_hits")
     if hits == []:
         side.caption("No place of that name in the articles.")
@@ -83,8 +87,7 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool]:
     return filters, cluster
 
 
-def _map(lay: Layers, filters: Filters, cluster: bool) -> None:
-    places = dashboard.filter_places(lay, filters)
+def _map(lay: Layers, places: Any, filters: Filters, cluster: bool) -> None:
     map_routes = dashboard.filter_routes(lay.map_routes, filters)
     options = mapview.MapOptions(cluster=cluster, selected=st.session_state.get("focus"))
     m = mapview.build_map(places, map_routes, _basemap(str(_cfg().data_dir)), options)
@@ -154,13 +157,12 @@ def _claim(lay: Layers) -> None:
     st.markdown(dashboard.claim_quote_html(lay), unsafe_allow_html=True)
     origin = st.selectbox("Origin port", origins, key="claim_origin")
     row = dashboard.claim_row(lay.claim, origin)
+    arctic_via, suez_via = (lay.claim.get(k, "") for k in ("arctic_via", "suez_via"))
     a, b, c, d = st.columns(4)
-    a.metric("Via the Arctic (NSR)", f"{row['arctic_km']:,.0f} km")
-    b.metric("Via Suez", f"{row['suez_km']:,.0f} km")
+    a.metric(f"Arctic route, via {arctic_via}", f"{row['arctic_km']:,.0f} km")
+    b.metric(f"Southern route, via {suez_via}", f"{row['suez_km']:,.0f} km")
     c.metric("Saving", f"{row['saving_share']:.0%}", f"{row['saving_km']:,.0f} km shorter")
-    d.metric(
-        "Claimed", f"{float(row['claimed_share']):.0%}", "“almost one-third”", delta_color="off"
-    )
+    d.metric("Claimed in the article", f"{float(row['claimed_share']):.0%}")
 
 
 def _cfg() -> settings.Settings:
@@ -173,13 +175,14 @@ def main() -> None:
     cfg = _cfg()
     lay = _layers(cfg, str(cfg.data_dir), dashboard.layers_stamp(cfg))
     st.session_state.layers = lay
+    dashboard.forget_stale(st.session_state, lay)
     filters, cluster = _sidebar(lay)
     places = dashboard.filter_places(lay, filters)
     routes = dashboard.filter_routes(lay.routes, filters)
     left, right = st.columns([3, 2], gap="medium")
     with left:
         st.caption(f"{len(places)} places · {len(routes)} routes · offline base map")
-        _map(lay, filters, cluster)
+        _map(lay, places, filters, cluster)
     with right:
         _panel(lay)
     reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])

@@ -70,6 +70,8 @@ def _claim_json(data_dir: Path, parser: Geoparser, texts: Mapping[str, str]) -> 
     table = routes.claim_table(spec, parser.gazetteer.lookup)
     return _json({
         "claimed_share": spec.claimed_share,
+        "arctic_via": spec.arctic_via,
+        "suez_via": spec.suez_via,
         "quote": {"article_id": spec.quote.article_id, "text": spec.quote.text},
         "rows": table.to_dict(orient="records"),
     })  # fmt: skip

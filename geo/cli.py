@@ -52,7 +52,7 @@ def run_parse(src: IO[bytes], dst: IO[str], parser: Geoparser, *, name: str) -> 
 def _cmd_parse(args: argparse.Namespace) -> int:
     cfg = settings_mod.load()
     fallback = online_fallback(cfg)
-    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir, fallback=fallback)
+    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir, fallback=fallback, freeze=True)
     name = "stdin" if args.jsonl == "-" else repr(args.jsonl)
     if args.jsonl == "-":
         status = _parse_to(sys.stdin.buffer, args.out, parser, name)
@@ -113,8 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GeoError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
     except BrokenPipeError:  # `python -m geo parse ... | head`
         sys.stderr.close()
         return 0
+    except OSError as err:  # a read-only data folder, a full disk, an unreadable article
+        where = f" {err.filename!r}" if err.filename else ""
+        print(f"error: cannot read or write{where}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

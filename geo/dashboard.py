@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -158,7 +158,10 @@ def load_layers(folder: Path) -> Layers:
     }
     for name, columns in shapes.items():
         path = folder / f"{name}.geojson"
-        _read_json(path)  # a clear message for a missing or broken file
+        data = _read_json(path)  # a clear message for a missing or broken file
+        if not isinstance(data, Mapping) or data.get("type") != "FeatureCollection":
+            msg = f"layer file {str(path)!r} is not a GeoJSON FeatureCollection; rebuild it"
+            raise DataFileError(msg)
         frames[name] = layers.read_layer(path, columns)
     records = _read_json(folder / "articles.json")
     if not isinstance(records, list):
@@ -560,3 +563,17 @@ def to_csv(table: pd.DataFrame) -> str:
 def to_geojson(frame: gpd.GeoDataFrame) -> str:
     """A layer frame as RFC 7946 GeoJSON (the routes as stored: split at the antimeridian)."""
     return layers.to_geojson(gpd.GeoDataFrame(frame, geometry="geometry", crs=layers.CRS))
+
+
+def forget_stale(state: MutableMapping[str, Any], lay: Layers) -> None:
+    """Drop a selection, focus or search result that the (rebuilt) layers no longer hold."""
+    places = set(lay.places["place_id"])
+    routes_ = set(lay.routes["route_id"])
+    sel = state.get("selection")
+    if isinstance(sel, Selection) and sel.id not in (places if sel.kind == "place" else routes_):
+        state["selection"] = None
+    if state.get("focus") not in places:
+        state["focus"] = None
+    hits = state.get("search_hits")
+    if hits:
+        state["search_hits"] = [h for h in hits if h in places]

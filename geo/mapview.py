@@ -564,7 +564,7 @@ def _selected_row(places: gpd.GeoDataFrame, place_id: str | None) -> Any | None:
 def _new_map(places: gpd.GeoDataFrame, opts: MapOptions, selected: Any | None) -> folium.Map:
     center = _latlon(selected.geometry) if selected is not None else opts.center
     m = folium.Map(
-        location=list(center) if center is not None else [35.0, 100.0],
+        location=list(center) if center is not None else [20.0, 0.0],
         zoom_start=opts.zoom or (6 if center is not None else 3),
         tiles=None,
         control_scale=True,

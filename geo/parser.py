@@ -35,10 +35,15 @@ class Geoparser:
 
 
 def load_parser(
-    data_dir: Path, *, cache_dir: Path | None = None, fallback: Fallback | None = None
+    data_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    fallback: Fallback | None = None,
+    freeze: bool = False,
 ) -> Geoparser:
-    """Load the embedded gazetteer and lexicon from ``data_dir``."""
-    gaz = gazetteer_mod.load(data_dir, cache_dir=cache_dir)
+    """Load the embedded gazetteer and lexicon from ``data_dir`` (``freeze``: see
+    :func:`geo.gazetteer.load`)."""
+    gaz = gazetteer_mod.load(data_dir, cache_dir=cache_dir, freeze=freeze)
     return Geoparser(gaz, load_lexicon(data_dir), fallback)
 
 

@@ -93,6 +93,8 @@ class ClaimSpec:
     origins: tuple[str, ...]
     claimed_share: float
     quote: Quote
+    arctic_via: str
+    suez_via: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +218,10 @@ def parse_quote(value: object, where: str) -> Quote:
     if not isinstance(value, dict) or set(value) != {"article", "text"}:
         raise DataFileError(f"{where}: a quote must be {{article, text}}, not {value!r}")
     article, text = value["article"], value["text"]
-    if not isinstance(article, str) or not article.isdigit():
+    if not isinstance(article, str) or not article.strip():
         raise DataFileError(
             f"{where}: quote article {article!r} must be a quoted article id such as '003'"
+            " (a bare 003 is read by YAML as the number 3)"
         )
     if not isinstance(text, str) or not text.strip():
         raise DataFileError(f"{where}: quote text must be a non-empty string, not {text!r}")
@@ -246,7 +249,11 @@ def parse_claim_spec(data: Mapping[str, Any]) -> ClaimSpec:
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 1:
         raise DataFileError(f"{where}: claimed_share must be a number in (0, 1), not {share!r}")
     quote = parse_quote(raw.get("quote"), where)
-    return ClaimSpec(destination.strip(), tuple(origins), float(share), quote)
+    vias = [raw.get("arctic_via"), raw.get("suez_via")]
+    if not all(isinstance(v, str) and v.strip() for v in vias):
+        raise DataFileError(f"{where}: arctic_via and suez_via must be place names, not {vias!r}")
+    arctic_via, suez_via = (str(v).strip() for v in vias)
+    return ClaimSpec(destination.strip(), tuple(origins), float(share), quote, arctic_via, suez_via)
 
 
 # --------------------------------------------------------------------------- validation
@@ -330,6 +337,11 @@ def route_coords(route: Route, resolve: Resolve) -> list[XY]:
         If a waypoint is unknown; :class:`BadInput` if searoute finds no sea path.
     """
     points = [to_xy(p.lat, p.lon) for p in _resolve_all(route, resolve)]
+    if len(set(points)) < 2:
+        raise DataFileError(
+            f"route {route.id!r}: its waypoints {list(route.waypoints)!r} resolve to fewer than"
+            " two distinct places"
+        )
     if route.mode == "sea":
         try:
             return sea_path(points, arctic=route.arctic)[0]
@@ -567,8 +579,8 @@ def claim_check(
     destination: str,
     resolve: Resolve,
     *,
-    arctic_via: str = "Bering Strait",
-    suez_via: str = "Suez Canal",
+    arctic_via: str,
+    suez_via: str,
 ) -> ClaimCheck:
     """Compare the sea distance ``origin`` -> ``destination`` via the Arctic and via Suez.
 
@@ -608,6 +620,11 @@ def claim_table(spec: ClaimSpec, resolve: Resolve) -> pd.DataFrame:
             "saving_share": round(c.saving_share, 3),
             "claimed_share": spec.claimed_share,
         }
-        for c in (claim_check(o, spec.destination, resolve) for o in spec.origins)
+        for c in (
+            claim_check(
+                o, spec.destination, resolve, arctic_via=spec.arctic_via, suez_via=spec.suez_via
+            )
+            for o in spec.origins
+        )
     ]
     return pd.DataFrame(rows)

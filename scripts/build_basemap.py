@@ -3,9 +3,9 @@
 Usage::
 
     python scripts/build_basemap.py [NE_DIR] [OUT_DIR]
-    # defaults: /work/shared/naturalearth  data/basemap
+    # defaults: ../shared/naturalearth  data/basemap
 
-This is the only place that reads the shared Natural Earth folder; the app reads the compact
+Like scripts/build_gazetteer.py, it reads the shared Natural Earth folder; the app reads the compact
 files written here (``countries.geojson``, ``coastline.geojson``).  Both come from the 1:50m
 layers, simplified with the same tolerance (so coast and land fill line up) and rounded to
 3 decimals (~110 m); countries keep only ``name`` and ``iso_a2``.  The tolerance is chosen so
@@ -22,7 +22,7 @@ import geopandas as gpd
 import shapely
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SRC = Path("/work/shared/naturalearth")
+DEFAULT_SRC = Path(__file__).resolve().parent.parent.parent / "shared" / "naturalearth"
 TOLERANCE = 0.05  # degrees (~5 km): invisible at the zoom levels where 1:50m data is used
 GRID = 0.001  # 3 decimals
 

@@ -56,6 +56,7 @@ def main() -> None:
     }
     gaz = gazetteer.load(ROOT / "data")
     keep = sorted(w for w in words if gaz.has_key(gazetteer.normalize(w)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     english = args.out.parent / "english_words.txt.gz"
     fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
     with (

@@ -42,7 +42,7 @@ def env(monkeypatch, cache_dir, real_parser) -> dict[str, str]:
     monkeypatch.setenv("NEWS_ATLAS_CACHE", str(cache_dir))
     monkeypatch.setenv("NEWS_ATLAS_ONLINE", "0")
 
-    def shared(data_dir: Path, *, cache_dir: Path | None = None, fallback=None) -> Geoparser:
+    def shared(data_dir: Path, *, cache_dir: Path | None = None, fallback=None, **_) -> Geoparser:
         if data_dir == ROOT / "data" and cache_dir == shared_cache and fallback is None:
             return real_parser
         return load_parser(data_dir, cache_dir=cache_dir, fallback=fallback)
@@ -283,3 +283,16 @@ def test_online_fallback_unreachable_degrades_to_offline(env, tmp_path, capsys, 
     names = [t["name"] for t in json.loads(out)["toponyms"]]
     assert "Vladivostok" in names
     assert "warning:" in err and "127.0.0.1:9" in err and "offline" in err
+
+
+def test_unwritable_layers_folder_is_a_clean_error(env, tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("gazetteer", "recognizer", "basemap"):
+        (data / name).symlink_to(ROOT / "data" / name, target_is_directory=True)
+    (data / "routes.yaml").write_text("routes: []\n", encoding="utf-8")
+    (data / "layers").write_text("a file where the layers folder should be", encoding="utf-8")
+    monkeypatch.setenv("NEWS_ATLAS_DATA", str(data))
+    assert cli.main(["build"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err

@@ -308,9 +308,9 @@ def test_app_reader_selects_a_place_and_claim_check(
     at.selectbox(key="claim_origin").select("Murmansk").run()
     values = {m.label: m.value for m in at.metric}
     row = dashboard.claim_row(lay.claim, "Murmansk")
-    assert values["Via the Arctic (NSR)"] == f"{row['arctic_km']:,.0f} km"
-    assert values["Via Suez"] == f"{row['suez_km']:,.0f} km"
-    assert values["Claimed"] == "33%"
+    assert values["Arctic route, via Bering Strait"] == f"{row['arctic_km']:,.0f} km"
+    assert values["Southern route, via Suez Canal"] == f"{row['suez_km']:,.0f} km"
+    assert values["Claimed in the article"] == "33%"
     assert len(at.get("download_button")) == 4
 
 

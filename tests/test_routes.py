@@ -239,7 +239,9 @@ def test_doctests():
 
 
 def test_claim_check_rotterdam(gaz):
-    check = claim_check("Rotterdam", "Rizhao", gaz.lookup)
+    check = claim_check(
+        "Rotterdam", "Rizhao", gaz.lookup, arctic_via="Bering Strait", suez_via="Suez Canal"
+    )
     assert check.arctic_km < check.suez_km
     assert 0.15 <= check.saving_share <= 0.40
     assert check.saving_share == pytest.approx(1 - check.arctic_km / check.suez_km)
@@ -268,6 +270,7 @@ def test_claim_table_covers_every_origin(gaz):
         ("routes_missing_field.yaml", DataFileError, ["'no-waypoints'", "waypoints"]),
         ("routes_unquoted_article.yaml", DataFileError, ["'bare-article-id'", "'003'"]),
         ("routes_duplicate_id.yaml", DataFileError, ["'twice'", "duplicate"]),
+        ("routes_one_place.yaml", DataFileError, ["'nowhere-to-go'", "two distinct"]),
         ("routes_no_such_file.yaml", DataFileError, ["missing"]),
     ],
 )
