@@ -109,16 +109,14 @@ def layers_dir(cfg: Settings) -> Path:
     return cfg.data_dir / build.LAYERS_DIR
 
 
-def layers_stamp(cfg: Settings) -> tuple[tuple[str, int, int], ...] | None:
-    """Name, size and mtime of every layer file, or None when one is missing."""
-    out = []
-    for name in build.FILES:
-        path = layers_dir(cfg) / name
-        if not path.is_file():
-            return None
-        stat = path.stat()
-        out.append((name, stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
+def layers_stamp(cfg: Settings) -> tuple[int, int] | None:
+    """Size and mtime of the layers' manifest (written last by a build), or None when a
+    layer file or the manifest is missing: the layers to load change only with it."""
+    folder = layers_dir(cfg)
+    if not all((folder / name).is_file() for name in (*build.FILES, layers.MANIFEST)):
+        return None
+    stat = (folder / layers.MANIFEST).stat()
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def ensure_layers(cfg: Settings) -> build.BuildReport | None:

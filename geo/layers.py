@@ -15,6 +15,7 @@ Writing is atomic: every file goes to a temporary name first and is renamed into
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -161,11 +162,18 @@ def read_layer(path: Path, columns: Sequence[str] = ()) -> gpd.GeoDataFrame:
     return frame
 
 
+MANIFEST = "manifest.json"
+
+
 def write_layers(out_dir: Path, files: Mapping[str, str]) -> None:
-    """Write every ``name -> text`` file into ``out_dir``, each one atomically.
+    """Write every ``name -> text`` file into ``out_dir``, each one atomically, and then
+    :data:`MANIFEST` (the SHA-256 of each file) last.
 
     All content is produced before this is called, so a failing build never reaches it
-    and the last good layers stay as they were.
+    and the last good layers stay as they were.  Readers key their caches on the manifest,
+    which changes only once the whole set is in place.
     """
     for name, text in files.items():
         atomic_write_text(out_dir / name, text)
+    digests = {n: hashlib.sha256(t.encode("utf-8")).hexdigest() for n, t in files.items()}
+    atomic_write_text(out_dir / MANIFEST, json.dumps({"files": digests}, indent=1) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -12,7 +13,7 @@ import pytest
 from geo import build as build_mod
 from geo.build import FILES, BuildReport, build
 from geo.errors import BadInput, DataFileError
-from geo.layers import read_layer
+from geo.layers import MANIFEST, read_layer
 from geo.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +64,9 @@ def built(tmp_path_factory, cache_dir) -> tuple[Settings, BuildReport, dict[str,
 def test_five_files_are_written(built):
     cfg, report, files = built
     assert report.out_dir == cfg.data_dir / "layers"
-    assert sorted(files) == sorted(FILES)  # and no temporary files are left
+    assert sorted(files) == sorted([*FILES, MANIFEST])  # and no temporary files are left
+    digests = json.loads(files[MANIFEST])["files"]
+    assert {n: hashlib.sha256(files[n]).hexdigest() for n in FILES} == digests
     assert all(files.values())
     assert not (DATA / "layers" / ".tmp").exists()
 
@@ -188,7 +191,7 @@ def test_failure_while_writing_keeps_earlier_files_whole(tmp_path, cache_dir, bu
         build(cfg)
     assert calls == list(FILES)[:3]
     assert snapshot(out) == before  # same inputs, so old and new bytes agree
-    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, MANIFEST])
 
 
 ONE_ROUTE = """

@@ -334,7 +334,13 @@ def test_app_shows_a_geo_error_not_a_traceback(
     broken = AtlasData(atlas.cfg.__class__(**{**_fields(atlas), "data_dir": tmp_path}))
     layers = tmp_path / "layers"
     layers.mkdir()
-    for name in ("mentions.geojson", "routes.geojson", "articles.json", "claim_check.json"):
+    for name in (
+        "mentions.geojson",
+        "routes.geojson",
+        "articles.json",
+        "claim_check.json",
+        "manifest.json",
+    ):
         (layers / name).write_bytes((atlas.layers_dir / name).read_bytes())
     (layers / "places.geojson").write_text("{broken", encoding="utf-8")
     use(monkeypatch, broken)

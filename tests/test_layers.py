@@ -275,7 +275,10 @@ def test_failed_write_keeps_the_old_file(tmp_path):
 def test_write_layers_writes_every_file(tmp_path):
     files = {"a.json": "[]\n", "b.geojson": '{"type": "FeatureCollection", "features": []}'}
     write_layers(tmp_path / "layers", files)
-    assert {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "layers").iterdir()} == files
+    written = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "layers").iterdir()}
+    manifest = json.loads(written.pop(layers.MANIFEST))
+    assert written == files
+    assert set(manifest["files"]) == set(files)
 
 
 def test_atomic_write_gives_ordinary_file_permissions(tmp_path):
