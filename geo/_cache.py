@@ -92,7 +92,9 @@ class GeocodeCache:
         )
         merged: dict[str, list[Raw]] = dict(self._entries or {})
         if ok:
-            merged.update((str(k), v) for k, v in data["entries"].items() if isinstance(v, list))
+            merged.update(
+                (str(k), v) for k, v in data["entries"].items() if isinstance(v, list) and _sane(v)
+            )
         return merged
 
     def _write(self, entries: dict[str, list[Raw]]) -> None:
@@ -107,3 +109,18 @@ class GeocodeCache:
         except OSError:
             if tmp:
                 Path(tmp).unlink(missing_ok=True)
+
+
+def _sane(results: list[Any]) -> bool:
+    """Whether cached results look like what was stored: mappings with numeric lat/lon
+    (a hand-edited or damaged entry is dropped and asked for again)."""
+    for raw in results:
+        if not isinstance(raw, dict):
+            return False
+        try:
+            lat, lon = float(raw["lat"]), float(raw["lon"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return False
+    return True

@@ -515,3 +515,21 @@ def test_unwritable_cache_keeps_answers_in_memory(tmp_path: Path) -> None:
     cache = GeocodeCache(blocker / "sub" / "geocode.json", service="s")
     cache.put("a", [])
     assert cache.get("a") == []
+
+
+def test_damaged_cache_entries_are_asked_again(tmp_path):
+    from geo._cache import GeocodeCache
+
+    path = tmp_path / "c.json"
+    path.write_text(
+        json.dumps({"version": 1, "service": "s", "entries": {
+            "good": [{"lat": "43.1", "lon": "131.9"}],
+            "bad": [{"lat": "north", "lon": "131.9"}],
+            "worse": ["not a mapping"],
+        }}),
+        encoding="utf-8",
+    )  # fmt: skip
+    cache = GeocodeCache(path, service="s")
+    assert cache.get("good") == [{"lat": "43.1", "lon": "131.9"}]
+    assert cache.get("bad") is None
+    assert cache.get("worse") is None
