@@ -78,8 +78,10 @@ def normalize(name: str) -> str:
     >>> normalize("Ōsaka")
     'osaka'
     """
-    text = unicodedata.normalize("NFKD", name.translate(_QUOTES))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = name.translate(_QUOTES)
+    if not text.isascii():  # accents and other marks come off; plain ASCII skips this
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _SPACES.sub(" ", text.casefold().replace(".", "")).strip()
     if text.startswith("the "):
         text = text[4:]

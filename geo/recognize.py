@@ -156,13 +156,13 @@ def load_lexicon(data_dir: Path) -> Lexicon:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into word and single-character punctuation tokens."""
-    out = []
+    out: list[Token] = []
+    append, new = out.append, _new_token  # the hot loop of the recognizer
     for m in _TOKEN.finditer(text):
         word = m.group()
-        start, end = m.span()
         first = word[0]
-        # tuple.__new__ skips the NamedTuple constructor: this loop is the hot path.
-        out.append(_new_token(Token, (start, end, word, first.isalnum(), first.isupper())))
+        # tuple.__new__ skips the NamedTuple constructor's Python-level __new__.
+        append(new(Token, (*m.span(), word, first.isalnum(), first.isupper())))
     return out
 
 
