@@ -69,8 +69,9 @@ Row = (
     tuple[str, str, float, float, str, str, int, str, str]
     | tuple[str, str, float, float, str, str, int, str, str, str]
 )
-#: Prior lost per step of Natural Earth's populated-place scalerank (0 -> 1.0, 10 -> 0.65).
+#: Prior lost per step of Natural Earth's populated-place scalerank (0 -> 1.0, 6 -> 0.79).
 RANK_STEP = 0.035
+RANK_MAX = 6
 
 
 def _latin(name: str) -> bool:
@@ -131,7 +132,7 @@ def _cities(aliases: list[tuple[str, str]], ranks: dict[int, int]) -> Iterator[R
 def _importance(population: int, rank: int | None) -> str:
     """A settlement's prior when Natural Earth ranks it: the better of its population prior and
     its map rank (capitals and world cities first), so that "Washington" is the capital."""
-    if rank is None:
+    if rank is None or rank > RANK_MAX:  # ranks 7-10 are towns of regional note only
         return ""
     return f"{max(prior('city', population), 1.0 - RANK_STEP * rank):.4f}"
 
