@@ -29,6 +29,7 @@ W_EXACT = 0.15
 W_COUNTRY = 0.35
 W_QUALIFIER = 0.6
 W_NEAR = 0.2
+W_REGION = 0.1
 NEAR_KM = 400.0
 MAX_CANDIDATES = 25
 CLEAR_MARGIN = 0.2
@@ -83,6 +84,15 @@ def _context_countries(groups: Sequence[_Group]) -> Counter[str]:
         if (top.kind == "country" or _clear(g.candidates)) and top.country:
             counts[top.country] += len(g.mentions)
     return counts
+
+
+def _context_regions(groups: Sequence[_Group]) -> set[str]:
+    """Admin-1 codes of the regions the article names ("Illinois" anywhere in the text)."""
+    return {
+        g.candidates[0].admin1
+        for g in groups
+        if g.candidates and g.candidates[0].kind == "admin1" and g.candidates[0].admin1
+    }
 
 
 def _qualifiers(text: str, mentions: Sequence[Mention], gaz: Gazetteer) -> dict[int, list[Place]]:
@@ -184,6 +194,7 @@ def resolve(
     total = sum(countries.values())
     quals = _qualifiers(text, mentions, gaz)
     roles = _qualifying(mentions, quals, gaz)
+    regions = _context_regions(groups)
     anchors = [g.candidates[0] for g in groups if len(g.candidates) == 1]
     chosen: dict[str, Resolution] = {}
     for group in groups:
@@ -198,6 +209,8 @@ def resolve(
                 score += W_QUALIFIER
             if any(place.id in roles.get(m.start, ()) for m in group.mentions):
                 score += W_QUALIFIER
+            if place.kind != "admin1" and place.admin1 in regions:
+                score += W_REGION
             scored.append((score, place))
         res = _choose(group, scored)
         if res:

@@ -100,3 +100,9 @@ def test_fallback_is_asked_only_for_unknown_names(gaz: Gazetteer) -> None:
 )  # fmt: skip
 def test_haversine(a: tuple[float, float], b: tuple[float, float], km: float) -> None:
     assert haversine_km(*a, *b) == pytest.approx(km, rel=0.01)
+
+
+def test_a_region_named_anywhere_in_the_article_helps(gaz: Gazetteer) -> None:
+    text = "Springfield voted on Tuesday. Turnout across Illinois was high."
+    res = resolve(text, mentions(text, "Springfield", "Illinois"), gaz)
+    assert res[0].place.id == "s:il"  # without "Illinois" the bigger Springfield wins
