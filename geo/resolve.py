@@ -163,6 +163,60 @@ def _choose(group: _Group, scored: list[tuple[float, Place]]) -> Resolution | No
     return Resolution(group.mentions[0], best, confidence, alternatives)
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What the article says around its names, gathered once per article."""
+
+    countries: Counter[str]
+    total: int
+    quals: dict[int, list[Place]]
+    roles: dict[int, set[str]]
+    regions: set[str]
+    anchors: list[Place]
+
+
+def _evidence(
+    text: str, mentions: Sequence[Mention], groups: Sequence[_Group], gaz: Gazetteer
+) -> _Evidence:
+    countries = _context_countries(groups)
+    quals = _qualifiers(text, mentions, gaz)
+    return _Evidence(
+        countries=countries,
+        total=sum(countries.values()),
+        quals=quals,
+        roles=_qualifying(mentions, quals, gaz),
+        regions=_context_regions(groups),
+        anchors=[g.candidates[0] for g in groups if len(g.candidates) == 1],
+    )
+
+
+def _candidate_score(place: Place, group: _Group, ev: _Evidence) -> float:
+    score = _score(place, group.key, ev.countries, ev.total) + _near_bonus(place, ev.anchors)
+    starts = [m.start for m in group.mentions]
+    if any(_qualified(place, ev.quals.get(s, ())) for s in starts):
+        score += W_QUALIFIER
+    if any(place.id in ev.roles.get(s, ()) for s in starts):
+        score += W_QUALIFIER
+    if place.kind != "admin1" and place.admin1 in ev.regions:
+        score += W_REGION
+    return score
+
+
+def _resolve_groups(
+    groups: Sequence[_Group], ev: _Evidence, fallback: Fallback | None
+) -> dict[str, Resolution]:
+    chosen: dict[str, Resolution] = {}
+    for group in groups:
+        cands = list(group.candidates)
+        if not cands and fallback is not None:
+            found = fallback(group.mentions[0].text)
+            cands = [found] if found else []
+        res = _choose(group, [(_candidate_score(p, group, ev), p) for p in cands])
+        if res:
+            chosen[group.key] = res
+    return chosen
+
+
 def resolve(
     text: str,
     mentions: Sequence[Mention],
@@ -190,31 +244,8 @@ def resolve(
         One per resolved mention, in text order.
     """
     groups = _groups(mentions, gaz)
-    countries = _context_countries(groups)
-    total = sum(countries.values())
-    quals = _qualifiers(text, mentions, gaz)
-    roles = _qualifying(mentions, quals, gaz)
-    regions = _context_regions(groups)
-    anchors = [g.candidates[0] for g in groups if len(g.candidates) == 1]
-    chosen: dict[str, Resolution] = {}
-    for group in groups:
-        cands = list(group.candidates)
-        if not cands and fallback is not None:
-            found = fallback(group.mentions[0].text)
-            cands = [found] if found else []
-        scored = []
-        for place in cands:
-            score = _score(place, group.key, countries, total) + _near_bonus(place, anchors)
-            if any(_qualified(place, quals.get(m.start, ())) for m in group.mentions):
-                score += W_QUALIFIER
-            if any(place.id in roles.get(m.start, ()) for m in group.mentions):
-                score += W_QUALIFIER
-            if place.kind != "admin1" and place.admin1 in regions:
-                score += W_REGION
-            scored.append((score, place))
-        res = _choose(group, scored)
-        if res:
-            chosen[group.key] = res
+    ev = _evidence(text, mentions, groups, gaz)
+    chosen = _resolve_groups(groups, ev, fallback)
     out = []
     for m in mentions:
         res = chosen.get(normalize(m.text))
