@@ -1,0 +1,46 @@
+"""The geoparser facade: recognise + resolve, and the evaluation-interface records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geo.parser import Geoparser, load_parser, parse_record, toponym_record
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def parser(cache_dir: Path) -> Geoparser:
+    return load_parser(ROOT / "data", cache_dir=cache_dir)
+
+
+def test_parse_all_separates_placed_and_unplaced(parser: Geoparser) -> None:
+    text = "He moved from Vladivostok to Xyzzy Street in Rajin."
+    placed, unplaced = parser.parse_all(text, article_id="t")
+    assert [r.mention.text for r in placed] == ["Vladivostok", "Rajin"]
+    assert [m.text for m in unplaced] == ["Xyzzy Street"]
+    assert all(r.mention.article_id == "t" for r in placed)
+
+
+def test_parse_record_lists_every_toponym_in_text_order(parser: Geoparser) -> None:
+    text = "He moved from Vladivostok to Xyzzy Street in Rajin."
+    record = parse_record(parser, 7, text)
+    assert record["id"] == 7
+    tops = record["toponyms"]
+    assert [t["text"] for t in tops] == ["Vladivostok", "Xyzzy Street", "Rajin"]
+    for t in tops:
+        assert text[t["start"] : t["end"]] == t["text"]
+    street = tops[1]
+    assert street["lat"] is None and street["lon"] is None and street["kind"] is None
+    vlad = tops[0]
+    assert vlad["kind"] == "city" and vlad["country"] == "RU"
+    assert 42.5 < vlad["lat"] < 43.5 and 131.5 < vlad["lon"] < 132.5  # (lat, lon), not swapped
+
+
+def test_toponym_record_fields(parser: Geoparser) -> None:
+    (res,) = parser.parse("Talks were held in Pyongyang.")
+    rec = toponym_record(res)
+    assert set(rec) >= {"start", "end", "text", "name", "lat", "lon", "kind", "country", "score"}
+    assert rec["name"] == "Pyongyang" and 0.0 <= float(rec["score"]) <= 1.0
