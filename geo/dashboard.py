@@ -23,11 +23,11 @@ from typing import Any, TypeGuard
 import geopandas as gpd
 import pandas as pd
 
-from geo import build, layers, routes
+from geo import build, layers, mapview, routes
 from geo.corpus import passage_at, passages
 from geo.errors import DataFileError, UnknownPlace
 from geo.gazetteer import normalize
-from geo.mapview import GROUP_STYLES, esc
+from geo.mapview import GROUP_STYLES, clicked_place_id, clicked_route_id, esc
 from geo.model import Article, Passage
 from geo.settings import Settings
 
@@ -37,7 +37,6 @@ GROUP_LABELS = {key: label for key, (label, _) in GROUP_STYLES.items()}
 TABLE_COLUMNS = ("name", "kind", "group", "country", "mentions", "confidence", "lat", "lon")
 ROUTE_TABLE_COLUMNS = ("route_id", "title", "mode", "status", "period", "length_km")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-_MARK = "background:#ffe066;padding:0 1px"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,10 +265,7 @@ def click_selection(
     the count to None, which is remembered without selecting anything.
     """
     value = out or {}
-    feature = value.get("last_active_drawing") or {}
-    props = feature.get("properties") if isinstance(feature, Mapping) else None
-    props = props if isinstance(props, Mapping) else {}
-    pid, rid = props.get("place_id"), props.get("route_id")
+    pid, rid = clicked_place_id(value), clicked_route_id(value)
     found = (
         Selection("place", pid)
         if isinstance(pid, str)
@@ -285,18 +281,14 @@ def click_selection(
 
 # -- HTML -------------------------------------------------------------------------------------
 
+_MARK = "background:#ffe066;padding:0 1px"
+
 
 def highlight(text: str, spans: Iterable[tuple[int, int]], *, title: str = "") -> str:
-    """``text`` escaped, with each ``text[start:end]`` wrapped in ``<mark>`` (overlaps skipped)."""
-    out, pos = [], 0
-    attr = f" title='{esc(title)}'" if title else ""
-    for start, end in sorted(set(spans)):
-        if start < pos or not 0 <= start < end <= len(text):
-            continue
-        out += [esc(text[pos:start]), f"<mark style='{_MARK}'{attr}>{esc(text[start:end])}</mark>"]
-        pos = end
-    out.append(esc(text[pos:]))
-    return "".join(out).replace("\n", "<br>")
+    """``text`` escaped with its spans marked (see :func:`geo.mapview.highlight`), line
+    breaks kept: the side panel's and the reader's form."""
+    marked = mapview.highlight(text, spans, title=title, style=_MARK)
+    return marked.replace("\n", "<br>")
 
 
 def _one_line(text: str) -> str:

@@ -38,7 +38,7 @@ import html
 import json
 import math
 import numbers
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,14 +221,26 @@ def _json_list(value: object, column: str) -> list[Any]:
     return parsed
 
 
+def highlight(
+    text: str, spans: Iterable[tuple[object, object]], *, title: str = "", style: str = ""
+) -> str:
+    """``text`` escaped, with each ``text[start:end]`` wrapped in ``<mark>``; spans that are
+    not integer offsets inside the text, or that overlap an earlier one, are skipped."""
+    out, pos = [], 0
+    attr = (f" style='{style}'" if style else "") + (f" title='{esc(title)}'" if title else "")
+    good = {(a, b) for a, b in spans if isinstance(a, int) and isinstance(b, int)}
+    for start, end in sorted(good):
+        if start < pos or not 0 <= start < end <= len(text):
+            continue
+        out += [esc(text[pos:start]), f"<mark{attr}>{esc(text[start:end])}</mark>"]
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out).replace("\n", "<br>")
+
+
 def _highlighted(sentence: str, start: object, end: object) -> str:
-    """``sentence`` escaped, with ``sentence[start:end]`` wrapped in ``<mark>``."""
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
-        return esc(sentence)
-    if end > len(sentence):
-        return esc(sentence)
-    parts = (sentence[:start], sentence[start:end], sentence[end:])
-    return f"{esc(parts[0])}<mark>{esc(parts[1])}</mark>{esc(parts[2])}"
+    """``sentence`` escaped, with ``sentence[start:end]`` marked when the offsets are sound."""
+    return highlight(sentence, [(start, end)])
 
 
 def _quote_html(quote: Mapping[str, Any]) -> str:
