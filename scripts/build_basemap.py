@@ -56,7 +56,9 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> int:
     for feature in data["features"]:
         feature.pop("bbox", None)
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    tmp.replace(path)  # atomic: the old file stays whole until the new one is complete
     return len(text.encode("utf-8"))
 
 

@@ -336,7 +336,18 @@ def vendor(out: Path) -> dict[str, object]:
 def main(argv: list[str]) -> int:
     """Command-line entry point."""
     out = Path(argv[1]) if len(argv) > 1 else ROOT / "static" / "vendor"
-    manifest = vendor(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
+    try:
+        manifest = vendor(staging)  # a failed download leaves the old folder as it was
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = out.with_name(f".{out.name}-old")
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"vendored {len(manifest['packages'])} packages into {out} ({total / 1024:.0f} kB)")  # type: ignore[arg-type]
     return 0
