@@ -104,6 +104,7 @@ WEAK_MULTI = 0.45
 STRONG = 0.7
 #: A settlement this important is not taken for a person's name ("Tianjin", "Vladimir" is).
 PERSON_MAX = 0.8
+_ADJECTIVE_ENDINGS = ("ian", "ean", "ese", "ish")
 #: Kinds whose names keep their place sense whatever surrounds them.
 _GLOBAL = frozenset({"country", "continent", "ocean", "sea"})
 _COUNTRY_LEVEL = frozenset({"country", "continent", "admin1", "ocean", "sea"})
@@ -386,6 +387,18 @@ def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
     return bool(top and top[0].kind in _GLOBAL) or _has_cue(ctx, m)
 
 
+def _adjective(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A national or regional adjective before a noun ("the English city", "Canadian pension
+    obligations") that only happens to be a minor place's name (a river, a hamlet)."""
+    if m.first != m.last or not surface.lower().endswith(_ADJECTIVE_ENDINGS):
+        return False
+    nxt = ctx.word(m.last + 1)
+    if not (nxt and nxt.is_word and not nxt.is_cap and ctx.adjacent(m.last, m.last + 1)):
+        return False
+    top = ctx.gaz.candidates(surface, limit=1)
+    return bool(top) and top[0].kind not in _GLOBAL and top[0].score < STRONG
+
+
 def _lone_given_name(ctx: _Context, m: _Match, surface: str) -> bool:
     """A given name on its own ("Barry, who was from Dewsbury") is a person unless it is a
     well-known place of that very name or a place cue says otherwise."""
@@ -407,6 +420,8 @@ def _accept(ctx: _Context, m: _Match) -> bool:
         ctx.persons.add(key)
         return False
     if _part_of_longer_name(ctx, m) or _lone_given_name(ctx, m, surface):
+        return False
+    if _adjective(ctx, m, surface):
         return False
     return (
         normalize(surface) not in _DIRECTIONS

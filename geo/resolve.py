@@ -30,6 +30,7 @@ W_COUNTRY = 0.35
 W_QUALIFIER = 0.6
 W_NEAR = 0.2
 W_REGION = 0.1
+W_NICKNAME = 0.3
 NEAR_KM = 400.0
 MAX_CANDIDATES = 25
 CLEAR_MARGIN = 0.2
@@ -130,8 +131,11 @@ def _qualified(place: Place, quals: Sequence[Place]) -> bool:
 
 def _score(place: Place, key: str, countries: Counter[str], total: int) -> float:
     score = place.score
-    if normalize(place.name) == key:
+    own = normalize(place.name)
+    if own == key:
         score += W_EXACT
+    elif place.source == "geonames" and not set(own.split()) & set(key.split()):
+        score -= W_NICKNAME  # "Garden City" for Singapore, "Venice" for Dayton
     if place.country and total:
         share = countries.get(place.country, 0) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares

@@ -51,6 +51,8 @@ def test_tokenize_keeps_offsets() -> None:
         ("A bridge over the Tumannaya River is planned.", ["Tumannaya River"]),
         ("Goods went by rail to Ranjin port.", ["Ranjin"]),
         ("It will reach “Vladivostok” soon.", ["Vladivostok"]),
+        ("Two were found in the English city of Salisbury.", ["Salisbury"]),
+        ("It moved millions in Canadian pension obligations.", []),
     ],
 )  # fmt: skip
 def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None:

@@ -106,3 +106,13 @@ def test_a_region_named_anywhere_in_the_article_helps(gaz: Gazetteer) -> None:
     text = "Springfield voted on Tuesday. Turnout across Illinois was high."
     res = resolve(text, mentions(text, "Springfield", "Illinois"), gaz)
     assert res[0].place.id == "s:il"  # without "Illinois" the bigger Springfield wins
+
+
+def test_a_nickname_does_not_beat_the_name_itself() -> None:
+    places = [
+        Place("sg", "Singapore", "city", 1.29, 103.85, "SG", source="geonames", score=1.0),
+        Place("gc", "Garden City", "city", 40.73, -73.63, "US", source="geonames", score=0.6),
+    ]
+    gaz = Gazetteer(places, [("Garden City", "sg")])
+    text = "She moved to Garden City."
+    assert resolve(text, mentions(text, "Garden City"), gaz)[0].place.id == "gc"
