@@ -75,15 +75,21 @@ def _clear(cands: Sequence[Place]) -> bool:
     return len(cands) == 1 or cands[0].score - runner > CLEAR_MARGIN
 
 
+def _votes(group: _Group) -> Counter[str]:
+    """The country a name speaks for: a named country, or a clear-cut place's country."""
+    if not group.candidates:
+        return Counter()
+    top = group.candidates[0]
+    if (top.kind == "country" or _clear(group.candidates)) and top.country:
+        return Counter({top.country: len(group.mentions)})
+    return Counter()
+
+
 def _context_countries(groups: Sequence[_Group]) -> Counter[str]:
     """Countries the article is about: named countries and clear-cut places, by mentions."""
     counts: Counter[str] = Counter()
     for g in groups:
-        if not g.candidates:
-            continue
-        top = g.candidates[0]
-        if (top.kind == "country" or _clear(g.candidates)) and top.country:
-            counts[top.country] += len(g.mentions)
+        counts.update(_votes(g))
     return counts
 
 
@@ -195,7 +201,10 @@ def _evidence(
 
 
 def _candidate_score(place: Place, group: _Group, ev: _Evidence) -> float:
-    score = _score(place, group.key, ev.countries, ev.total) + _near_bonus(place, ev.anchors)
+    own = _votes(group)  # a name does not vote for its own reading
+    others = ev.countries - own
+    score = _score(place, group.key, others, ev.total - own.total())
+    score += _near_bonus(place, ev.anchors)
     starts = [m.start for m in group.mentions]
     if any(_qualified(place, ev.quals.get(s, ())) for s in starts):
         score += W_QUALIFIER
