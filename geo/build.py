@@ -55,6 +55,15 @@ def parse_articles(articles: Sequence[Article], parser: Geoparser) -> dict[str, 
     return {a.id: parser.parse(a.text, article_id=a.id) for a in articles}
 
 
+def _titled_quotes(quotes_json: str, articles: Sequence[Article]) -> str:
+    """A route's quotes with the title of the article each comes from."""
+    titles = {a.id: a.title for a in articles}
+    quotes = json.loads(quotes_json)
+    for q in quotes:
+        q["title"] = titles.get(str(q.get("article_id")), "")
+    return json.dumps(quotes, ensure_ascii=False, separators=(",", ":"))
+
+
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1) + "\n"
 
@@ -86,6 +95,7 @@ def build_files(
     places = layers.places_frame(articles, resolved)
     mentions = layers.mentions_frame(articles, resolved)
     route_frame = routes.build_routes(data_dir / ROUTES_FILE, parser.gazetteer, texts)
+    route_frame["quotes"] = [_titled_quotes(q, articles) for q in route_frame["quotes"]]
     files = {
         "places.geojson": layers.to_geojson(places),
         "mentions.geojson": layers.to_geojson(mentions),

@@ -273,7 +273,7 @@ def place_popup_html(row: Any) -> str:
 
 def _route_quote_html(quote: Mapping[str, Any]) -> str:
     text = str(quote.get("text", ""))[:_FIRST_QUOTE_CHARS]
-    source = esc(quote.get("article_id", ""))
+    source = esc(quote.get("title") or quote.get("article_id", ""))
     return f"<li style='margin:0 0 6px'>{esc(text)}<br><small>{source}</small></li>"
 
 
