@@ -21,13 +21,13 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from geo.errors import DataFileError
 from geo.gazetteer import Gazetteer, normalize
-from geo.model import Mention
+from geo.model import Mention, Place
 
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
 ENGLISH_WORDS_FILE = Path("recognizer") / "english_words.txt.gz"
@@ -175,6 +175,34 @@ class _Match:
     end: int
 
 
+class Tokens:
+    """The tokens of a text, built on first access.
+
+    Most of a news text is lower-case words the recognizer never looks at: the regular
+    expression's matches are kept, and a :class:`Token` is made only for the tokens around
+    capitalised words.  ``capitalised`` lists those, the recognizer's starting points.
+    """
+
+    __slots__ = ("_made", "_matches", "capitalised")
+
+    def __init__(self, text: str) -> None:
+        self._matches = list(_TOKEN.finditer(text))
+        self._made: list[Token | None] = [None] * len(self._matches)
+        self.capitalised = [i for i, m in enumerate(self._matches) if text[m.start()].isupper()]
+
+    def __len__(self) -> int:
+        return len(self._matches)
+
+    def __getitem__(self, i: int) -> Token:
+        tok = self._made[i]
+        if tok is None:
+            m = self._matches[i]
+            word = m.group()
+            first = word[0]
+            tok = self._made[i] = Token(*m.span(), word, first.isalnum(), first.isupper())
+        return tok
+
+
 def _joinable(text: str, prev: Token, tok: Token) -> bool:
     gap = text[prev.end : tok.start]
     if "\n" in gap or len(gap) > 1:
@@ -190,7 +218,7 @@ def _can_end(tok: Token) -> bool:
     return tok.is_word and (tok.is_cap or tok.text.lower() in _SUFFIXES)
 
 
-def _longest(text: str, tokens: list[Token], i: int, gaz: Gazetteer) -> _Match | None:
+def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None:
     if tokens[i].text.lower() == "the":
         return None
     limit = min(len(tokens), i + 3 * gaz.max_tokens)
@@ -209,23 +237,22 @@ def _longest(text: str, tokens: list[Token], i: int, gaz: Gazetteer) -> _Match |
     return best
 
 
-def candidates(text: str, tokens: list[Token], gaz: Gazetteer) -> list[_Match]:
+def candidates(text: str, tokens: Tokens, gaz: Gazetteer) -> list[_Match]:
     """Leftmost-longest gazetteer matches starting at capitalised words."""
     out: list[_Match] = []
-    i = 0
-    while i < len(tokens):
+    after = 0  # the first token not inside an earlier match
+    for i in tokens.capitalised:
         tok = tokens[i]
-        if tok.is_cap and tok.is_word and gaz.starts_name(tok.text):
-            found = _longest(text, tokens, i, gaz)
-            if found:
-                out.append(found)
-                i = found.last + 1
-                continue
-        i += 1
+        if i < after or not (tok.is_word and gaz.starts_name(tok.text)):
+            continue
+        found = _longest(text, tokens, i, gaz)
+        if found:
+            out.append(found)
+            after = found.last + 1
     return out
 
 
-def _sentence_initial(text: str, tokens: list[Token], i: int) -> bool:
+def _sentence_initial(text: str, tokens: Tokens, i: int) -> bool:
     j = i - 1
     while j >= 0 and tokens[j].text in "\"'“‘(*[":
         j -= 1
@@ -239,10 +266,18 @@ def _sentence_initial(text: str, tokens: list[Token], i: int) -> bool:
 @dataclass(slots=True)
 class _Context:
     text: str
-    tokens: list[Token]
+    tokens: Tokens
     gaz: Gazetteer
     lex: Lexicon
     persons: set[str]
+    tops: dict[str, list[Place]] = field(default_factory=dict)
+
+    def top(self, surface: str) -> list[Place]:
+        """The most important place called ``surface`` (a list of at most one), looked up once."""
+        found = self.tops.get(surface)
+        if found is None:
+            found = self.tops[surface] = self.gaz.candidates(surface, limit=1)
+        return found
 
     def word(self, i: int) -> Token | None:
         return self.tokens[i] if 0 <= i < len(self.tokens) else None
@@ -290,7 +325,7 @@ def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
 
 def _strong(ctx: _Context, surface: str) -> bool:
     """A country-level name or a major city: it keeps its place sense inside a longer name."""
-    top = ctx.gaz.candidates(surface, limit=1)
+    top = ctx.top(surface)
     return bool(top) and (top[0].kind in _COUNTRY_LEVEL or top[0].score >= STRONG)
 
 
@@ -321,7 +356,7 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if _personal_name(ctx, m, nxt if glued_next else None, prev if glued_prev else None):
         ctx.persons.add(normalize(surface))
         return True
-    top = ctx.gaz.candidates(surface, limit=1)
+    top = ctx.top(surface)
     if top and top[0].kind in _GLOBAL:  # "DeSmog Canada", "Air France KLM", "SME Mauritius"
         return False
     neighbours = [t for t, glued in ((nxt, glued_next), (prev, glued_prev)) if glued and t]
@@ -383,7 +418,7 @@ def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
         return _has_cue(ctx, m) and ctx.prev_word(m.first) not in {"in", "since", "from", "until"}
     if _sentence_initial(ctx.text, ctx.tokens, m.first) or ctx.prev_word(m.first) == "the":
         return False
-    top = ctx.gaz.candidates(surface, limit=1)
+    top = ctx.top(surface)
     return bool(top and top[0].kind in _GLOBAL) or _has_cue(ctx, m)
 
 
@@ -395,7 +430,7 @@ def _adjective(ctx: _Context, m: _Match, surface: str) -> bool:
     nxt = ctx.word(m.last + 1)
     if not (nxt and nxt.is_word and not nxt.is_cap and ctx.adjacent(m.last, m.last + 1)):
         return False
-    top = ctx.gaz.candidates(surface, limit=1)
+    top = ctx.top(surface)
     return bool(top) and top[0].kind not in _GLOBAL and top[0].score < STRONG
 
 
@@ -404,7 +439,7 @@ def _lone_given_name(ctx: _Context, m: _Match, surface: str) -> bool:
     well-known place of that very name or a place cue says otherwise."""
     if m.first != m.last or surface.lower() not in ctx.lex.given_names:
         return False
-    top = ctx.gaz.candidates(surface, limit=1)
+    top = ctx.top(surface)
     if not top or top[0].kind in _GLOBAL:
         return False
     known = top[0].score >= STRONG and normalize(top[0].name) == normalize(surface)
@@ -433,7 +468,7 @@ def _accept(ctx: _Context, m: _Match) -> bool:
 
 def _important_or_cued(ctx: _Context, m: _Match, surface: str) -> bool:
     """A name known only as a hamlet needs a place cue ("in White Swan", "Nato" needs one)."""
-    top = ctx.gaz.candidates(surface, limit=1)
+    top = ctx.top(surface)
     floor = WEAK_SINGLE if m.first == m.last else WEAK_MULTI
     if not top or top[0].kind not in ("city", "port") or top[0].score >= floor:
         return True
@@ -492,8 +527,9 @@ def _named_span(ctx: _Context, head: int) -> _Match | None:
 def named_facilities(ctx: _Context) -> list[_Match]:
     """Spans named like places though the gazetteer lacks them (streets, schools, counties)."""
     out: list[_Match] = []
-    for i, tok in enumerate(ctx.tokens):
-        if tok.is_cap and tok.is_word and tok.text.lower() in _ANY_HEAD:
+    for i in ctx.tokens.capitalised:
+        tok = ctx.tokens[i]
+        if tok.is_word and tok.text.lower() in _ANY_HEAD:
             found = _named_span(ctx, i)
             if found and not (out and found.start < out[-1].end):
                 out.append(found)
@@ -516,7 +552,7 @@ def recognize(text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = "") 
     list of Mention
         In text order, non-overlapping, each with ``text[m.start:m.end] == m.text``.
     """
-    tokens = tokenize(text)
+    tokens = Tokens(text)
     ctx = _Context(text, tokens, gaz, lex, set())
     found = [m for m in candidates(text, tokens, gaz) if _accept(ctx, m)]
     # A name that was a person anywhere in the article is a person everywhere in it.

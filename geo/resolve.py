@@ -200,10 +200,8 @@ def _evidence(
     )
 
 
-def _candidate_score(place: Place, group: _Group, ev: _Evidence) -> float:
-    own = _votes(group)  # a name does not vote for its own reading
-    others = ev.countries - own
-    score = _score(place, group.key, others, ev.total - own.total())
+def _candidate_score(place: Place, group: _Group, ev: _Evidence, others: Counter[str]) -> float:
+    score = _score(place, group.key, others, others.total())
     score += _near_bonus(place, ev.anchors)
     starts = [m.start for m in group.mentions]
     if any(_qualified(place, ev.quals.get(s, ())) for s in starts):
@@ -224,7 +222,8 @@ def _resolve_groups(
         if not cands and fallback is not None:
             found = fallback(group.mentions[0].text)
             cands = [found] if found else []
-        res = _choose(group, [(_candidate_score(p, group, ev), p) for p in cands])
+        others = ev.countries - _votes(group)  # a name does not vote for its own reading
+        res = _choose(group, [(_candidate_score(p, group, ev, others), p) for p in cands])
         if res:
             chosen[group.key] = res
     return chosen
