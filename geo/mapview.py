@@ -551,7 +551,11 @@ def legend_html() -> str:
         "background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;"
         "font:12px/1.5 sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)"
     )
-    return f"<div style='{box}'><b>Legend</b>{''.join(rows)}</div>"
+    # A <details> block: open at first, folded away with one click when it hides markers.
+    return (
+        f"<details open style='{box}'><summary style='cursor:pointer'><b>Legend</b></summary>"
+        f"{''.join(rows)}</details>"
+    )
 
 
 def _config(opts: MapOptions) -> dict[str, Any]:
