@@ -198,15 +198,18 @@ def _countries(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
 def _admin1_centres(ne: Path) -> dict[object, tuple[float, float]]:
     """ne_id -> centroid of the 50m polygon (available for nine large countries).
 
-    A polygon's centroid (or a point inside it, when the centroid falls outside) stands for
-    the whole region better than a label point placed where the label fits.
+    A polygon's centroid stands for the whole region better than a label point placed where
+    the label fits.  A single polygon whose centroid falls outside it (a crescent) gets a point
+    inside instead; a region in several parts (an archipelago) keeps its centroid, at sea or
+    not, since no one island stands for the others.
     """
     from shapely.geometry import shape  # build-time only
 
     out = {}
     for feat in _load(ne, "admin_1_states_provinces_50m"):
         geom = shape(feat["geometry"])
-        pt = geom.centroid if geom.contains(geom.centroid) else geom.representative_point()
+        whole = geom.geom_type == "MultiPolygon" or geom.contains(geom.centroid)
+        pt = geom.centroid if whole else geom.representative_point()
         out[feat["properties"].get("ne_id")] = (round(pt.y, 5), round(pt.x, 5))
     return out
 
