@@ -250,10 +250,21 @@ def _named(p: dict) -> tuple[str, list[str]]:  # type: ignore[type-arg]
     return name, [a.strip() for a in alts if a and a.strip() and a.strip() != name]
 
 
+def _point(feat: dict) -> tuple[float, float]:  # type: ignore[type-arg]
+    """The centroid of an area (in several parts too: an archipelago's middle may be at sea),
+    or a point inside a single polygon whose centroid falls outside it."""
+    from shapely.geometry import shape
+
+    geom = shape(feat["geometry"])
+    whole = geom.geom_type == "MultiPolygon" or geom.contains(geom.centroid)
+    pt = geom.centroid if whole else geom.representative_point()
+    return round(pt.y, 5), round(pt.x, 5)
+
+
 def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
     layers = [
         ("marine_polys_10m", MARINE_KINDS, "label"),
-        ("geography_regions_polys_10m", REGION_KINDS, "label"),
+        ("geography_regions_polys_10m", REGION_KINDS, "polygon"),
         ("geography_regions_points_10m", REGION_KINDS, "point"),
         ("geography_regions_elevation_points_10m", REGION_KINDS, "point"),
         ("rivers_lake_centerlines_10m", {"river": "river", "lake centerline": "lake"}, "label"),
@@ -266,7 +277,13 @@ def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             if not name or kind == "continent":  # continents come from GeoNames
                 continue
             lat, lon = (
-                (p["label_lat"], p["label_lon"]) if where == "label" else (p["lat_y"], p["long_x"])
+                _point(feat)
+                if where == "polygon"
+                else (
+                    (p["label_lat"], p["label_lon"])
+                    if where == "label"
+                    else (p["lat_y"], p["long_x"])
+                )
             )
             pid = f"ne:{p.get('ne_id') or p.get('wikidataid') or layer + ':' + name}"
             yield (pid, kind, lat, lon, "", "", 0, "naturalearth", name)
