@@ -39,7 +39,7 @@ from geo.model import KINDS, Place
 PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 5
+_INDEX_VERSION = 6
 _NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
 _POPULATION = 7
 _MEMO_SIZE = 50_000
@@ -117,6 +117,9 @@ class Gazetteer:
     blocked
         ``"normalized name\tplace_id"`` pairs never to index, whether the name is the
         record's own or an alias (the curated file's ``[[block]]``).
+    preferred
+        ``(name, place_id)`` aliases that count as the place's own name when names compete
+        (the curated file's: someone decided that "Atlantic" means the ocean).
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class Gazetteer:
         places: Iterable[Place],
         aliases: Iterable[tuple[str, str]] = (),
         blocked: Collection[str] = (),
+        preferred: Iterable[tuple[str, str]] = (),
     ) -> None:
         # id, name, kind, lat, lon, country, admin1, population, source, score
         self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
@@ -153,6 +157,7 @@ class Gazetteer:
             array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
             for n, c in enumerate(self._cols)
         )
+        self._preferred = frozenset(f"{normalize(n)}\t{i}" for n, i in preferred)
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
         self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
 
@@ -191,6 +196,11 @@ class Gazetteer:
     def names(self) -> Iterator[str]:
         """Iterate over every normalized name in the index."""
         return iter(self._index)
+
+    def is_own_name(self, name: str, place: Place) -> bool:
+        """Whether ``name`` is the place's own name or a curated alias (not a stray alternate)."""
+        key = normalize(name)
+        return key == normalize(place.name) or f"{key}\t{place.id}" in self._preferred
 
     def starts_name(self, word: str) -> bool:
         """Whether some name begins with this word (the recognizer's pre-filter)."""
@@ -362,7 +372,7 @@ def _build(data_dir: Path) -> Gazetteer:
     places = read_places(gdir / PLACES_FILE)
     aliases = read_aliases(gdir / ALIASES_FILE)
     cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE)
-    return Gazetteer(places + cur_places, aliases + cur_aliases, blocked)
+    return Gazetteer(places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases)
 
 
 def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False) -> Gazetteer:

@@ -416,10 +416,12 @@ def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
         return True
     if low in _MONTHS:
         return _has_cue(ctx, m) and ctx.prev_word(m.first) not in {"in", "since", "from", "until"}
-    if _sentence_initial(ctx.text, ctx.tokens, m.first) or ctx.prev_word(m.first) == "the":
-        return False
     top = ctx.top(surface)
-    return bool(top and top[0].kind in _GLOBAL) or _has_cue(ctx, m)
+    if top and top[0].kind in _GLOBAL:  # "China said", "Turkey", "the Pacific"
+        return True
+    if _sentence_initial(ctx.text, ctx.tokens, m.first):
+        return False
+    return ctx.prev_word(m.first) != "the" and _has_cue(ctx, m)
 
 
 def _adjective(ctx: _Context, m: _Match, surface: str) -> bool:

@@ -47,6 +47,7 @@ class _Group:
     key: str
     mentions: tuple[Mention, ...]
     candidates: tuple[Place, ...]
+    named: frozenset[str]  # ids of the candidates whose own (or curated) name this is
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -61,10 +62,12 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
     by_key: dict[str, list[Mention]] = {}
     for m in mentions:
         by_key.setdefault(normalize(m.text), []).append(m)
-    return [
-        _Group(k, tuple(ms), tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES)))
-        for k, ms in by_key.items()
-    ]
+    groups = []
+    for key, ms in by_key.items():
+        cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
+        named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
+        groups.append(_Group(key, tuple(ms), cands, named))
+    return groups
 
 
 def _clear(cands: Sequence[Place]) -> bool:
@@ -135,10 +138,10 @@ def _qualified(place: Place, quals: Sequence[Place]) -> bool:
     )
 
 
-def _score(place: Place, key: str, countries: Counter[str], total: int) -> float:
+def _score(place: Place, group: _Group, countries: Counter[str], total: int) -> float:
     score = place.score
-    own = normalize(place.name)
-    if own == key:
+    own, key = normalize(place.name), group.key
+    if place.id in group.named:
         score += W_EXACT
     elif place.source == "geonames" and not set(own.split()) & set(key.split()):
         score -= W_NICKNAME  # "Garden City" for Singapore, "Venice" for Dayton
@@ -201,7 +204,7 @@ def _evidence(
 
 
 def _candidate_score(place: Place, group: _Group, ev: _Evidence, others: Counter[str]) -> float:
-    score = _score(place, group.key, others, others.total())
+    score = _score(place, group, others, others.total())
     score += _near_bonus(place, ev.anchors)
     starts = [m.start for m in group.mentions]
     if any(_qualified(place, ev.quals.get(s, ())) for s in starts):

@@ -52,6 +52,8 @@ def test_tokenize_keeps_offsets() -> None:
         ("Goods went by rail to Ranjin port.", ["Ranjin"]),
         ("It will reach “Vladivostok” soon.", ["Vladivostok"]),
         ("Two were found in the English city of Salisbury.", ["Salisbury"]),
+        ("China said so. Turkey agreed.", ["China", "Turkey"]),
+        ("Storms crossed the Pacific toward Japan.", ["Pacific", "Japan"]),
         ("It moved millions in Canadian pension obligations.", []),
     ],
 )  # fmt: skip

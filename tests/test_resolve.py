@@ -116,3 +116,13 @@ def test_a_nickname_does_not_beat_the_name_itself() -> None:
     gaz = Gazetteer(places, [("Garden City", "sg")])
     text = "She moved to Garden City."
     assert resolve(text, mentions(text, "Garden City"), gaz)[0].place.id == "gc"
+
+
+def test_a_curated_alias_counts_as_the_places_own_name() -> None:
+    ocean = Place("o", "Atlantic Ocean", "ocean", 30.0, -40.0, "", source="naturalearth")
+    town = Place("t", "Atlantic", "city", 41.4, -95.0, "US", source="geonames", population=6800)
+    gaz = Gazetteer([ocean, town], [("Atlantic", "o")], preferred=[("Atlantic", "o")])
+    text = "The Atlantic hurricane season starts in the United States in June."
+    assert resolve(text, mentions(text, "Atlantic"), gaz)[0].place.id == "o"
+    plain = Gazetteer([ocean, town], [("Atlantic", "o")])
+    assert gaz.is_own_name("Atlantic", ocean) and not plain.is_own_name("Atlantic", ocean)
