@@ -219,21 +219,22 @@ def _can_end(tok: Token) -> bool:
 
 
 def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None:
-    if tokens[i].text.lower() == "the":
+    first = tokens[i]
+    if first.text.lower() == "the":
         return None
     limit = min(len(tokens), i + 3 * gaz.max_tokens)
     best: _Match | None = None
-    j = i
-    while j < limit:
-        tok = tokens[j]
-        if j > i and not _joinable(text, tokens[j - 1], tok):
+    prev = first
+    for j in range(i, limit):
+        tok = tokens[j] if j > i else first
+        if j > i and not _joinable(text, prev, tok):
             break
         lowercase = tok.is_word and not tok.is_cap
         if lowercase and tok.text not in _CONNECTORS and tok.text.lower() not in _SUFFIXES:
             break
-        if _can_end(tok) and gaz.has_key(normalize(text[tokens[i].start : tok.end])):
-            best = _Match(i, j, tokens[i].start, tok.end)
-        j += 1
+        if _can_end(tok) and gaz.has_key(normalize(text[first.start : tok.end])):
+            best = _Match(i, j, first.start, tok.end)
+        prev = tok
     return best
 
 
