@@ -32,6 +32,7 @@ W_NEAR = 0.2
 W_REGION = 0.1
 W_NICKNAME = 0.3
 NEAR_KM = 400.0
+QUALIFIER_KM = 100.0
 MAX_CANDIDATES = 25
 CLEAR_MARGIN = 0.2
 MAX_ALTERNATIVES = 3
@@ -131,10 +132,25 @@ def _qualifying(
 
 
 def _qualified(place: Place, quals: Sequence[Place]) -> bool:
-    return any(
-        (q.kind == "admin1" and q.admin1 and q.admin1 == place.admin1)
-        or (q.kind == "country" and q.country == place.country and place.kind != "country")
-        for q in quals
+    return any(_within(place, q) for q in quals)
+
+
+def _within(place: Place, q: Place) -> bool:
+    """Whether ``q`` (an admin-1 region or a country) can be the place's region or country.
+
+    Admin-1 codes decide where the two records share a coding scheme.  Where they do not (a
+    British county from Natural Earth is a GeoNames admin-2 unit, so "Snetterton, Norfolk"
+    shares no admin-1 code), a place close to the region's point is taken to lie in it.
+    """
+    if q.kind == "country":
+        return q.country == place.country and place.kind != "country"
+    if q.kind != "admin1" or q.id == place.id:
+        return False
+    if q.admin1 and q.admin1 == place.admin1:
+        return True
+    return (
+        q.country == place.country
+        and haversine_km(place.lat, place.lon, q.lat, q.lon) < QUALIFIER_KM
     )
 
 
