@@ -261,7 +261,45 @@ def _point(feat: dict) -> tuple[float, float]:  # type: ignore[type-arg]
     return round(pt.y, 5), round(pt.x, 5)
 
 
-def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
+#: Physical kinds that lie in one country (seas, rivers and regions may span several).
+_ONE_COUNTRY_KINDS = frozenset({"island", "mountain", "port"})
+#: How far off a country's 1:50m coastline a port or a small island may lie and still be its.
+_COAST_DEGREES = 0.2
+
+
+class _Countries:
+    """Point -> ISO alpha-2 code of the country whose 1:50m polygon holds it (or lies nearest
+    within :data:`_COAST_DEGREES`: ports and islets sit on or off the generalised coast)."""
+
+    def __init__(self, ne: Path) -> None:
+        from shapely.geometry import shape
+        from shapely.strtree import STRtree
+
+        self.codes: list[str] = []
+        geoms = []
+        for feat in _load(ne, "admin_0_countries_50m"):
+            p = feat["properties"]
+            code = p.get("ISO_A2_EH") or p.get("iso_a2_eh") or p.get("ISO_A2") or ""
+            if code and code != "-99":
+                self.codes.append(code)
+                geoms.append(shape(feat["geometry"]))
+        self.geoms = geoms
+        self.tree = STRtree(geoms)
+
+    def at(self, lat: float, lon: float) -> str:
+        from shapely.geometry import Point
+
+        pt = Point(lon, lat)
+        hits = self.tree.query(pt, predicate="intersects")
+        if len(hits):
+            return self.codes[int(hits[0])]
+        near = self.tree.query_nearest(pt, max_distance=_COAST_DEGREES)
+        return self.codes[int(near[0])] if len(near) else ""
+
+
+def _physical(
+    ne: Path, aliases: list[tuple[str, str]], countries: _Countries
+) -> Iterator[Row]:
     layers = [
         ("marine_polys_10m", MARINE_KINDS, "label"),
         ("geography_regions_polys_10m", REGION_KINDS, "polygon"),
@@ -286,17 +324,19 @@ def _physical(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
                 )
             )
             pid = f"ne:{p.get('ne_id') or p.get('wikidataid') or layer + ':' + name}"
-            yield (pid, kind, lat, lon, "", "", 0, "naturalearth", name)
+            cc = countries.at(lat, lon) if kind in _ONE_COUNTRY_KINDS else ""
+            yield (pid, kind, lat, lon, cc, "", 0, "naturalearth", name)
             if kind == "river" and not name.lower().endswith("river"):
                 aliases.extend([(f"{name} River", pid), (f"River {name}", pid)])
             aliases.extend((a.title() if a.isupper() else a, pid) for a in alts)
 
 
-def _ports(ne: Path) -> Iterator[Row]:
+def _ports(ne: Path, countries: _Countries) -> Iterator[Row]:
     for feat in _load(ne, "ports_10m"):
         p = feat["properties"]
         lon, lat = feat["geometry"]["coordinates"]
-        yield (f"ne:{p['ne_id']}", "port", lat, lon, "", "", 0, "naturalearth", p["name"])
+        cc = countries.at(lat, lon)
+        yield (f"ne:{p['ne_id']}", "port", lat, lon, cc, "", 0, "naturalearth", p["name"])
 
 
 def _write_tsv(path: Path, header: str, rows: list[tuple[object, ...]]) -> None:
@@ -325,8 +365,9 @@ def main() -> None:
     rows += _continents(aliases)
     rows += _countries(args.naturalearth, aliases)
     rows += _admin1(args.naturalearth, aliases)
-    rows += _physical(args.naturalearth, aliases)
-    rows += _ports(args.naturalearth)
+    countries = _Countries(args.naturalearth)
+    rows += _physical(args.naturalearth, aliases, countries)
+    rows += _ports(args.naturalearth, countries)
     rows += _cities(aliases, _ne_ranks(args.naturalearth))
     ids = {r[0] for r in rows}
     unique = sorted({(n, i) for n, i in aliases if i in ids})
