@@ -341,11 +341,11 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
         return True
     nxt = ctx.word(m.last + 1)
     glued_next = bool(
-        nxt and nxt.is_word and nxt.is_cap and ctx.adjacent(m.last, m.last + 1)
+        nxt and _name_word(nxt) and ctx.adjacent(m.last, m.last + 1)
         and nxt.text.lower() not in _MONTHS
     )  # fmt: skip
     prev = ctx.word(m.first - 1)
-    glued_prev = bool(prev and prev.is_word and prev.is_cap and ctx.adjacent(m.first - 1, m.first))
+    glued_prev = bool(prev and _name_word(prev) and ctx.adjacent(m.first - 1, m.first))
     if glued_prev and prev:
         low = prev.text.lower()
         initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
@@ -367,6 +367,11 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if m.first == m.last and top and top[0].score < PERSON_MAX and not named:
         ctx.persons.add(normalize(surface))
     return True
+
+
+def _name_word(tok: Token) -> bool:
+    """A capitalised word that can be part of a name: not a code like "A429", "G20", "F16"."""
+    return tok.is_word and tok.is_cap and not any(c.isdigit() for c in tok.text)
 
 
 def _personal_name(ctx: _Context, m: _Match, nxt: Token | None, prev: Token | None) -> bool:

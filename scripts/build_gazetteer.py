@@ -297,9 +297,7 @@ class _Countries:
         return self.codes[int(near[0])] if len(near) else ""
 
 
-def _physical(
-    ne: Path, aliases: list[tuple[str, str]], countries: _Countries
-) -> Iterator[Row]:
+def _physical(ne: Path, aliases: list[tuple[str, str]], countries: _Countries) -> Iterator[Row]:
     layers = [
         ("marine_polys_10m", MARINE_KINDS, "label"),
         ("geography_regions_polys_10m", REGION_KINDS, "polygon"),

@@ -522,6 +522,7 @@ def test_real_cache_file_is_written(real, cache_dir):
         ("Ranjin", "Rajin"),
         ("Vladivostok", "Vladivostok"),
         ("Pyongyang", "Pyongyang"),
+        ("Holland", "The Netherlands"),
     ],
 )
 def test_real_lookup(real, name, expected):
@@ -582,6 +583,12 @@ def test_curated_places_exist_with_their_kind(real, name, kind, lat, lon):
     found = real.lookup(name)
     assert (found.name, found.kind) == (name, kind)
     assert (found.lat, found.lon) == pytest.approx((lat, lon), abs=0.5)
+
+
+def test_ports_and_islands_carry_their_country(real):
+    # Assigned at build time by the Natural Earth country polygon holding the point.
+    assert {p.country for p in real.candidates("Rotterdam") if p.kind == "port"} == {"NL"}
+    assert {p.country for p in real.candidates("Hokkaido") if p.kind == "island"} == {"JP"}
 
 
 def test_real_records_are_valid(real):

@@ -55,6 +55,9 @@ def test_tokenize_keeps_offsets() -> None:
         ("China said so. Turkey agreed.", ["China", "Turkey"]),
         ("Storms crossed the Pacific toward Japan.", ["Pacific", "Japan"]),
         ("It moved millions in Canadian pension obligations.", []),
+        # A road number is not a name: "A429 Cirencester" does not make a person of the town.
+        ("Turn off at the A429 Cirencester junction for Cirencester.",
+         ["Cirencester", "Cirencester"]),
     ],
 )  # fmt: skip
 def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None:

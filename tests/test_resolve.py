@@ -18,6 +18,10 @@ PLACES = [
     Place("s:ma", "Springfield", "city", 42.10, -72.59, "US", admin1="US.MA", population=155_000),
     Place("b:gb", "Boston", "city", 52.97, -0.03, "GB", population=41_000),
     Place("b:us", "Boston", "city", 42.36, -71.06, "US", population=617_000),
+    # A British county from Natural Earth: its admin-1 code is GeoNames' admin-2 county code.
+    Place("a:nf", "Norfolk", "admin1", 52.66, 0.95, "GB", admin1="GB.I9"),
+    Place("n:va", "Norfolk", "city", 36.85, -76.29, "US", admin1="US.VA", population=245_000),
+    Place("sn:gb", "Snetterton", "city", 52.47, 0.95, "GB", admin1="GB.ENG", population=500),
     Place("r:fe", "Russian Far East", "region", 55.0, 135.0, "RU"),
     Place("r:ea", "Far East", "region", 35.0, 120.0, ""),
 ]
@@ -43,6 +47,14 @@ def test_qualifier_after_a_comma_decides(gaz: Gazetteer) -> None:
     res = resolve(text, mentions(text, "Springfield", "Illinois"), gaz)
     assert res[0].place.id == "s:il"
     assert res[0].alternatives[0].id == "s:ma"
+
+
+def test_a_qualifier_with_another_coding_scheme_decides_by_distance(gaz: Gazetteer) -> None:
+    text = "The race is at Snetterton, Norfolk."
+    res = resolve(text, mentions(text, "Snetterton", "Norfolk"), gaz)
+    assert [r.place.id for r in res] == ["sn:gb", "a:nf"]
+    text = "The ship docked in Norfolk."
+    assert resolve(text, mentions(text, "Norfolk"), gaz)[0].place.id == "n:va"
 
 
 def test_population_decides_without_context(gaz: Gazetteer) -> None:
