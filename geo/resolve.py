@@ -32,6 +32,7 @@ W_NEAR = 0.2
 W_REGION = 0.1
 W_NICKNAME = 0.3
 NEAR_KM = 400.0
+NEAR_AREA_KM = 150.0
 QUALIFIER_KM = 100.0
 MAX_CANDIDATES = 25
 CLEAR_MARGIN = 0.2
@@ -173,10 +174,11 @@ def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
     if place.kind not in _POINT_KINDS:
         return 0.0
     for other in anchors:
-        if (
-            other.id != place.id
-            and haversine_km(place.lat, place.lon, other.lat, other.lon) < NEAR_KM
-        ):
+        # An area's point says little about what lies 400 km from it: nearness to a region
+        # counts only well inside a small one (a county), not across a large one (a state).
+        reach = NEAR_KM if other.kind in _POINT_KINDS else NEAR_AREA_KM
+        km = haversine_km(place.lat, place.lon, other.lat, other.lon)
+        if other.id != place.id and km < reach:
             return W_NEAR
     return 0.0
 

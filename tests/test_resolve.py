@@ -22,6 +22,12 @@ PLACES = [
     Place("a:nf", "Norfolk", "admin1", 52.66, 0.95, "GB", admin1="GB.I9"),
     Place("n:va", "Norfolk", "city", 36.85, -76.29, "US", admin1="US.VA", population=245_000),
     Place("sn:gb", "Snetterton", "city", 52.47, 0.95, "GB", admin1="GB.ENG", population=500),
+    Place("c:ca", "Canada", "country", 60.0, -95.0, "CA", population=37_000_000),
+    Place("l:gb", "London", "city", 51.51, -0.13, "GB", admin1="GB.ENG", population=8_900_000),
+    Place("l:ca", "London", "city", 42.98, -81.23, "CA", admin1="CA.08", population=380_000),
+    Place("a:wv", "West Virginia", "admin1", 38.6, -80.6, "US", admin1="US.WV"),
+    Place("a:ca", "California", "admin1", 37.2, -119.6, "US", admin1="US.CA"),
+    Place("ca:md", "California", "city", 38.3, -76.5, "US", admin1="US.MD", population=30_000),
     Place("r:fe", "Russian Far East", "region", 55.0, 135.0, "RU"),
     Place("r:ea", "Far East", "region", 35.0, 120.0, ""),
 ]
@@ -66,6 +72,13 @@ def test_countries_of_the_article_decide(gaz: Gazetteer) -> None:
     text = "The United Kingdom port of Boston and the United Kingdom again."
     res = resolve(text, mentions(text, "United Kingdom", "Boston", "United Kingdom"), gaz)
     assert res[1].place.id == "b:gb"
+
+
+def test_nearness_to_a_large_regions_point_is_no_evidence(gaz: Gazetteer) -> None:
+    # The Maryland town is 360 km from West Virginia's point, not near it in any sense.
+    text = "Voters in West Virginia and California disagreed."
+    res = resolve(text, mentions(text, "West Virginia", "California"), gaz)
+    assert res[1].place.id == "a:ca"
 
 
 def test_far_east_in_russian_context(gaz: Gazetteer) -> None:
