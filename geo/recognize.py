@@ -62,6 +62,7 @@ _TITLES = _words(
     mother st.
     """
 )
+_ABBREVIATED_TITLES = _words("mr mrs ms dr gen sen rep gov sgt lt capt col prof rev st")
 _FUNCTION = _words(
     """
     a an the in on at to from for by with and but or nor so yet as of after before since
@@ -300,10 +301,14 @@ class _Context:
 def _titled(ctx: _Context, m: _Match) -> bool:
     """A personal title right before the name ("President Biden", "Mr. Kim", "leader Kim")."""
     i = m.first - 1
-    if i >= 0 and ctx.tokens[i].text == ".":
+    dotted = i >= 0 and ctx.tokens[i].text == "."
+    if dotted:
         i -= 1
     prev = ctx.word(i)
-    return bool(prev and prev.is_word and prev.text.lower() in _TITLES and i >= m.first - 2)
+    if not (prev and prev.is_word and prev.text.lower() in _TITLES):
+        return False
+    # "Mr. Kim", but not "the Ministry of Justice. Azerbaijan has ...".
+    return not dotted or prev.text.lower() in _ABBREVIATED_TITLES
 
 
 def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
@@ -364,7 +369,10 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if _strong(ctx, surface) and all(_ordinary(ctx, t) for t in neighbours):
         return False
     named = any(ctx.gaz.has_key(normalize(t.text)) for t in neighbours)
-    if m.first == m.last and top and top[0].score < PERSON_MAX and not named:
+    # Remembered as a person's name only beside a word that can be one: "Jack Sullivan", not
+    # "Nenagh Municipal District" or "Liverpool FC" (an organisation, which names a place).
+    personal = any(not _ordinary(ctx, t) and not t.text.isupper() for t in neighbours)
+    if m.first == m.last and top and top[0].score < PERSON_MAX and not named and personal:
         ctx.persons.add(normalize(surface))
     return True
 

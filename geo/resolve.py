@@ -177,8 +177,9 @@ def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
         # An area's point says little about what lies 400 km from it: nearness to a region
         # counts only well inside a small one (a county), not across a large one (a state).
         reach = NEAR_KM if other.kind in _POINT_KINDS else NEAR_AREA_KM
-        km = haversine_km(place.lat, place.lon, other.lat, other.lon)
-        if other.id != place.id and km < reach:
+        # Another place, not this one under another record ("Rajin Port" for Rajin the town).
+        same = other.id == place.id or normalize(other.name) == normalize(place.name)
+        if not same and haversine_km(place.lat, place.lon, other.lat, other.lon) < reach:
             return W_NEAR
     return 0.0
 

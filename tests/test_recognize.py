@@ -58,6 +58,13 @@ def test_tokenize_keeps_offsets() -> None:
         # A road number is not a name: "A429 Cirencester" does not make a person of the town.
         ("Turn off at the A429 Cirencester junction for Cirencester.",
          ["Cirencester", "Cirencester"]),
+        # A title ends a sentence: the country after it is no one's name.
+        ("It failed to register with the Ministry of Justice. Azerbaijan has a record.",
+         ["Azerbaijan"]),
+        # Organisations named after a place do not make a person of it for the whole text.
+        ("There are 28 contracts in Nenagh Municipal District. Homes in Nenagh are dear.",
+         ["Nenagh"]),
+        ("UEFA charge Liverpool FC over the match. Liverpool won the game.", ["Liverpool"]),
     ],
 )  # fmt: skip
 def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None:
