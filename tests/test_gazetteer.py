@@ -585,6 +585,26 @@ def test_curated_places_exist_with_their_kind(real, name, kind, lat, lon):
     assert (found.lat, found.lon) == pytest.approx((lat, lon), abs=0.5)
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("England", "GB.ENG"), ("Scotland", "GB.SCT"), ("Wales", "GB.WLS"),
+     ("Northern Ireland", "GB.NIR")],
+)  # fmt: skip
+def test_constituent_countries_are_admin1_with_geonames_codes(real, name, code):
+    top = real.lookup(name)
+    assert (top.name, top.kind, top.country, top.admin1) == (name, "admin1", "GB", code)
+    assert real.lookup("Cardiff").admin1 == "GB.WLS"  # the code cities carry
+
+
+@pytest.mark.parametrize(
+    ("name", "country"),
+    [("Cardiff", "GB"), ("Santiago", "CL"), ("Prague", "CZ"), ("Tripoli", "LY")],
+)
+def test_natural_earth_ranks_go_to_the_right_namesake(real, name, country):
+    # Natural Earth gives some of these a namesake's GeoNames id, or none.
+    assert real.lookup(name).country == country
+
+
 def test_ports_and_islands_carry_their_country(real):
     # Assigned at build time by the Natural Earth country polygon holding the point.
     assert {p.country for p in real.candidates("Rotterdam") if p.kind == "port"} == {"NL"}
