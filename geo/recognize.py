@@ -84,6 +84,8 @@ _LOCATIVE = _words(
     port capital
     """
 )
+#: Prepositions said of places, not of people ("in Samos"; but "referring to Bautista").
+_IN_PLACE = _words("in at near outside inside throughout across around")
 _DIRECTIONS = _words(
     """
     north south east west northern southern eastern western central northeast northwest
@@ -462,7 +464,9 @@ def _lone_given_name(ctx: _Context, m: _Match, surface: str) -> bool:
     return not known and not _has_cue(ctx, m)
 
 
-def _accept(ctx: _Context, m: _Match) -> bool:
+def _accept(ctx: _Context, m: _Match, *, known: bool = False) -> bool:
+    """Whether the match is a toponym; ``known``: the same name is one elsewhere in the text,
+    so a minor place needs no cue of its own ("in Samos" ... "the Samos hotspot")."""
     surface = ctx.text[m.start : m.end]
     key = normalize(surface)
     if key in ctx.persons:
@@ -478,7 +482,7 @@ def _accept(ctx: _Context, m: _Match) -> bool:
         normalize(surface) not in _DIRECTIONS
         and _acronym_ok(ctx, m, surface)
         and _common_word_ok(ctx, m, surface)
-        and _important_or_cued(ctx, m, surface)
+        and (known or _important_or_cued(ctx, m, surface))
     )
 
 
@@ -570,7 +574,19 @@ def recognize(text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = "") 
     """
     tokens = Tokens(text)
     ctx = _Context(text, tokens, gaz, lex, set())
-    found = [m for m in candidates(text, tokens, gaz) if _accept(ctx, m)]
+    matches = candidates(text, tokens, gaz)
+    accepted = [_accept(ctx, m) for m in matches]
+    # One sense per text: a minor place named "in X" is a place where it has no cue, too.
+    places = {
+        normalize(text[m.start : m.end])
+        for m, ok in zip(matches, accepted, strict=True)
+        if ok and ctx.prev_word(m.first) in _IN_PLACE
+    }
+    found = [
+        m
+        for m, ok in zip(matches, accepted, strict=True)
+        if ok or (normalize(text[m.start : m.end]) in places and _accept(ctx, m, known=True))
+    ]
     # A name that was a person anywhere in the article is a person everywhere in it.
     found = [m for m in found if normalize(text[m.start : m.end]) not in ctx.persons]
     found = [_with_direction(ctx, m) for m in found]

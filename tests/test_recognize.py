@@ -65,6 +65,9 @@ def test_tokenize_keeps_offsets() -> None:
         ("There are 28 contracts in Nenagh Municipal District. Homes in Nenagh are dear.",
          ["Nenagh"]),
         ("UEFA charge Liverpool FC over the match. Liverpool won the game.", ["Liverpool"]),
+        # One sense per text: a small place named "in X" once needs no cue elsewhere ...
+        ("Some 1,700 asylum seekers wait in Samos. The Samos camp is full.",
+         ["Samos", "Samos"]),
     ],
 )  # fmt: skip
 def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None:
@@ -88,6 +91,13 @@ def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None
 )
 def test_not_places(parser: Geoparser, text: str) -> None:
     assert found(parser, text) == []
+
+
+def test_one_sense_needs_a_place_preposition(parser: Geoparser) -> None:
+    # "to" is said of people too: its cue does not carry over to a later "Bautista".
+    text = "Fans referred to Bautista's home run. Bautista smiled."
+    starts = [m.start for m in recognize(text, parser.gazetteer, parser.lexicon)]
+    assert text.rindex("Bautista") not in starts
 
 
 def test_common_word_with_place_cue(parser: Geoparser) -> None:
