@@ -166,7 +166,10 @@ def _score(place: Place, group: _Group, countries: Counter[str], total: int) -> 
         share = countries.get(place.country, 0) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
         # a name with an ocean or a union ("Atlantic", Iowa; "Eu", France) stays below it.
-        score += W_COUNTRY * min(1.0, 3 * share) * place.score if share else 0.0
+        # A first-level region is no hamlet: it takes the whole lift ("Georgia" the state in
+        # an American story).
+        weight = 1.0 if place.kind == "admin1" else place.score
+        score += W_COUNTRY * min(1.0, 3 * share) * weight if share else 0.0
     return score
 
 

@@ -28,6 +28,8 @@ PLACES = [
     Place("a:wv", "West Virginia", "admin1", 38.6, -80.6, "US", admin1="US.WV"),
     Place("a:ca", "California", "admin1", 37.2, -119.6, "US", admin1="US.CA"),
     Place("ca:md", "California", "city", 38.3, -76.5, "US", admin1="US.MD", population=30_000),
+    Place("c:ge", "Georgia", "country", 42.0, 43.5, "GE", population=3_700_000),
+    Place("a:ga", "Georgia", "admin1", 32.7, -83.5, "US", admin1="US.GA"),
     Place("r:fe", "Russian Far East", "region", 55.0, 135.0, "RU"),
     Place("r:ea", "Far East", "region", 35.0, 120.0, ""),
 ]
@@ -79,6 +81,14 @@ def test_nearness_to_a_large_regions_point_is_no_evidence(gaz: Gazetteer) -> Non
     text = "Voters in West Virginia and California disagreed."
     res = resolve(text, mentions(text, "West Virginia", "California"), gaz)
     assert res[1].place.id == "a:ca"
+
+
+def test_a_region_of_the_articles_country_beats_a_foreign_country(gaz: Gazetteer) -> None:
+    text = "The US team flew from the US to Georgia, as the US had asked."
+    res = resolve(text, mentions(text, "US", "US", "Georgia", "US"), gaz)
+    assert res[2].place.id == "a:ga"
+    text = "Talks in Georgia went on."
+    assert resolve(text, mentions(text, "Georgia"), gaz)[0].place.id == "c:ge"
 
 
 def test_far_east_in_russian_context(gaz: Gazetteer) -> None:
