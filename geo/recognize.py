@@ -361,7 +361,10 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if not (glued_next or glued_prev):
         return False
     surface = ctx.text[m.start : m.end]
-    if _personal_name(ctx, m, nxt if glued_next else None, prev if glued_prev else None):
+    acronym = surface.isupper()  # "Henry Lazenby US-based": no one's name is in capitals
+    if not acronym and _personal_name(
+        ctx, m, nxt if glued_next else None, prev if glued_prev else None
+    ):
         ctx.persons.add(normalize(surface))
         return True
     top = ctx.top(surface)
@@ -388,11 +391,28 @@ def _personal_name(ctx: _Context, m: _Match, nxt: Token | None, prev: Token | No
     """A given name before the match ("Andrew Jordan"), or the match is a given name before a
     surname ("Mary Pitman"): the whole is a person's name."""
     given = ctx.lex.given_names
-    if prev and prev.text.lower() in given and not ctx.gaz.has_key(normalize(prev.text)):
+    if prev and _given_name_leads(ctx, m.first - 1):
         return True
     if m.first != m.last or not nxt or ctx.text[m.start : m.end].lower() not in given:
         return False
     return not _ordinary(ctx, nxt) and not ctx.gaz.has_key(normalize(nxt.text))
+
+
+def _given_name_leads(ctx: _Context, i: int) -> bool:
+    """Whether the run of capitalised words ending at token ``i`` starts with a given name:
+    "Andrew Jordan", "James Knight Newman" (a person's middle names come between)."""
+    first = i
+    while first > 0 and first > i - 3 and ctx.adjacent(first - 1, first):
+        before = ctx.word(first - 1)
+        if not (before and _name_word(before)):
+            break
+        first -= 1
+    lead = ctx.tokens[first]
+    if lead.text.lower() not in ctx.lex.given_names:
+        return False
+    # A lone given name that is a place too ("Jordan", "Victoria") may be the place; one
+    # leading a run of names ("James Knight Newman") is a person's.
+    return first < i or not ctx.gaz.has_key(normalize(lead.text))
 
 
 def _ordinary(ctx: _Context, tok: Token) -> bool:

@@ -80,12 +80,28 @@ def _clear(cands: Sequence[Place]) -> bool:
     return len(cands) == 1 or cands[0].score - runner > CLEAR_MARGIN
 
 
+def _nickname(place: Place, group: _Group) -> bool:
+    """An alternate name sharing no word with the place's own ("Garden City" for Singapore)."""
+    own = set(normalize(place.name).split())
+    return (
+        place.id not in group.named
+        and place.source == "geonames"
+        and not own & set(group.key.split())
+    )
+
+
+def _plain(group: _Group) -> list[Place]:
+    """The candidates a name can stand for in plain words, nicknames left out."""
+    return [p for p in group.candidates if not _nickname(p, group)]
+
+
 def _votes(group: _Group) -> Counter[str]:
     """The country a name speaks for: a named country, or a clear-cut place's country."""
-    if not group.candidates:
+    cands = _plain(group)
+    if not cands:
         return Counter()
-    top = group.candidates[0]
-    if (top.kind == "country" or _clear(group.candidates)) and top.country:
+    top = cands[0]
+    if (top.kind == "country" or _clear(cands)) and top.country:
         return Counter({top.country: len(group.mentions)})
     return Counter()
 
@@ -98,13 +114,22 @@ def _context_countries(groups: Sequence[_Group]) -> Counter[str]:
     return counts
 
 
-def _context_regions(groups: Sequence[_Group]) -> set[str]:
-    """Admin-1 codes of the regions the article names ("Illinois" anywhere in the text)."""
-    return {
-        g.candidates[0].admin1
-        for g in groups
-        if g.candidates and g.candidates[0].kind == "admin1" and g.candidates[0].admin1
-    }
+def _context_regions(groups: Sequence[_Group], countries: Counter[str]) -> set[str]:
+    """Admin-1 codes of the regions the article names ("Illinois" anywhere in the text).
+
+    Of equally likely regions ("SC": South Carolina or Santa Catarina) the one in the
+    country the article is most about is taken.
+    """
+    out = set()
+    for g in groups:
+        cands = _plain(g)
+        if not cands or cands[0].kind != "admin1":
+            continue
+        tied = [p for p in cands if p.kind == "admin1" and p.score == cands[0].score]
+        best = max(tied, key=lambda p: countries.get(p.country, 0))
+        if best.admin1:
+            out.add(best.admin1)
+    return out
 
 
 def _qualifiers(text: str, mentions: Sequence[Mention], gaz: Gazetteer) -> dict[int, list[Place]]:
@@ -157,10 +182,9 @@ def _within(place: Place, q: Place) -> bool:
 
 def _score(place: Place, group: _Group, countries: Counter[str], total: int) -> float:
     score = place.score
-    own, key = normalize(place.name), group.key
     if place.id in group.named:
         score += W_EXACT
-    elif place.source == "geonames" and not set(own.split()) & set(key.split()):
+    elif _nickname(place, group):
         score -= W_NICKNAME  # "Garden City" for Singapore, "Venice" for Dayton
     if place.country and total:
         share = countries.get(place.country, 0) / total
@@ -220,7 +244,7 @@ def _evidence(
         total=sum(countries.values()),
         quals=quals,
         roles=_qualifying(mentions, quals, gaz),
-        regions=_context_regions(groups),
+        regions=_context_regions(groups, countries),
         anchors=[g.candidates[0] for g in groups if len(g.candidates) == 1],
     )
 

@@ -65,6 +65,10 @@ def test_tokenize_keeps_offsets() -> None:
         ("There are 28 contracts in Nenagh Municipal District. Homes in Nenagh are dear.",
          ["Nenagh"]),
         ("UEFA charge Liverpool FC over the match. Liverpool won the game.", ["Liverpool"]),
+        # A given name leading a run of names makes a person, middle names and all ...
+        ("Her son James Knight Newman was inside the car.", []),
+        # ... but no one's name is written in capitals.
+        ("By: Henry Lazenby US-based producers fear the US tariffs.", ["US", "US"]),
         # One sense per text: a small place named "in X" once needs no cue elsewhere ...
         ("Some 1,700 asylum seekers wait in Samos. The Samos camp is full.",
          ["Samos", "Samos"]),

@@ -161,3 +161,23 @@ def test_a_curated_alias_counts_as_the_places_own_name() -> None:
     assert resolve(text, mentions(text, "Atlantic"), gaz)[0].place.id == "o"
     plain = Gazetteer([ocean, town], [("Atlantic", "o")])
     assert gaz.is_own_name("Atlantic", ocean) and not plain.is_own_name("Atlantic", ocean)
+
+
+def test_a_nickname_gives_no_country_evidence_and_a_tied_region_follows_the_country() -> None:
+    places = [
+        Place("sg", "Singapore", "city", 1.29, 103.85, "SG", source="geonames", score=1.0),
+        Place("gc:ks", "Garden City", "city", 37.97, -100.87, "US", admin1="US.KS",
+              source="geonames", score=0.59),
+        Place("gc:sc", "Garden City", "city", 33.59, -79.01, "US", admin1="US.SC",
+              source="geonames", score=0.53),
+        Place("a:sc", "South Carolina", "admin1", 33.9, -80.9, "US", admin1="US.SC"),
+        Place("a:bsc", "Santa Catarina", "admin1", -27.2, -50.5, "BR", admin1="BR.26"),
+        Place("us", "United States", "country", 39.8, -98.5, "US", score=1.0),
+    ]  # fmt: skip
+    aliases = [("Garden City", "sg"), ("SC", "a:bsc"), ("SC", "a:sc")]
+    gaz = Gazetteer(places, aliases)
+    # "Garden City" (Singapore's nickname) must not vote for Singapore, and "SC" must be
+    # South Carolina in an American story, so that the South Carolina town wins.
+    text = "HORRY COUNTY, SC - A man sleeps in Garden City, a town in the United States."
+    res = resolve(text, mentions(text, "SC", "Garden City", "United States"), gaz)
+    assert [r.place.id for r in res] == ["a:sc", "gc:sc", "us"]
