@@ -50,6 +50,12 @@ class _Group:
     mentions: tuple[Mention, ...]
     candidates: tuple[Place, ...]
     named: frozenset[str]  # ids of the candidates whose own (or curated) name this is
+    nicknames: frozenset[str]  # ids of the candidates this name is only a nickname of
+
+    @property
+    def plain(self) -> list[Place]:
+        """The candidates the name stands for in plain words, nicknames left out."""
+        return [p for p in self.candidates if p.id not in self.nicknames]
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -68,7 +74,9 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
     for key, ms in by_key.items():
         cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
         named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
-        groups.append(_Group(key, tuple(ms), cands, named))
+        words = set(key.split())
+        nicknames = frozenset(p.id for p in cands if _nickname(p, named, words))
+        groups.append(_Group(key, tuple(ms), cands, named, nicknames))
     return groups
 
 
@@ -80,24 +88,19 @@ def _clear(cands: Sequence[Place]) -> bool:
     return len(cands) == 1 or cands[0].score - runner > CLEAR_MARGIN
 
 
-def _nickname(place: Place, group: _Group) -> bool:
-    """An alternate name sharing no word with the place's own ("Garden City" for Singapore)."""
-    own = set(normalize(place.name).split())
+def _nickname(place: Place, named: frozenset[str], words: set[str]) -> bool:
+    """An alternate name (``words``) sharing no word with the place's own ("Garden City" for
+    Singapore, "Venice" for Dayton)."""
     return (
-        place.id not in group.named
+        place.id not in named
         and place.source == "geonames"
-        and not own & set(group.key.split())
+        and not words.intersection(normalize(place.name).split())
     )
-
-
-def _plain(group: _Group) -> list[Place]:
-    """The candidates a name can stand for in plain words, nicknames left out."""
-    return [p for p in group.candidates if not _nickname(p, group)]
 
 
 def _votes(group: _Group) -> Counter[str]:
     """The country a name speaks for: a named country, or a clear-cut place's country."""
-    cands = _plain(group)
+    cands = group.plain
     if not cands:
         return Counter()
     top = cands[0]
@@ -122,7 +125,7 @@ def _context_regions(groups: Sequence[_Group], countries: Counter[str]) -> set[s
     """
     out = set()
     for g in groups:
-        cands = _plain(g)
+        cands = g.plain
         if not cands or cands[0].kind != "admin1":
             continue
         tied = [p for p in cands if p.kind == "admin1" and p.score == cands[0].score]
@@ -184,8 +187,8 @@ def _score(place: Place, group: _Group, countries: Counter[str], total: int) -> 
     score = place.score
     if place.id in group.named:
         score += W_EXACT
-    elif _nickname(place, group):
-        score -= W_NICKNAME  # "Garden City" for Singapore, "Venice" for Dayton
+    elif place.id in group.nicknames:
+        score -= W_NICKNAME
     if place.country and total:
         share = countries.get(place.country, 0) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
@@ -201,6 +204,8 @@ def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
     if place.kind not in _POINT_KINDS:
         return 0.0
     for other in anchors:
+        if abs(place.lat - other.lat) * 111.2 > NEAR_KM:  # quick reject, before haversine
+            continue
         # An area's point says little about what lies 400 km from it: nearness to a region
         # counts only well inside a small one (a county), not across a large one (a state).
         reach = NEAR_KM if other.kind in _POINT_KINDS else NEAR_AREA_KM
