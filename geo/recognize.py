@@ -178,31 +178,35 @@ class _Match:
     end: int
 
 
-class Tokens:
-    """The tokens of a text, built on first access.
+class Tokens(dict[int, Token]):
+    """The tokens of a text by index, each made on first access.
 
     Most of a news text is lower-case words the recognizer never looks at: the regular
     expression's matches are kept, and a :class:`Token` is made only for the tokens around
-    capitalised words.  ``capitalised`` lists those, the recognizer's starting points.
+    capitalised words.  ``capitalised`` lists those, the recognizer's starting points.  A
+    made token is a plain dictionary hit (``__missing__`` runs once per index): the
+    recognizer asks for the same few tokens many times.
     """
 
-    __slots__ = ("_made", "_matches", "capitalised")
+    __slots__ = ("_matches", "capitalised", "n")
 
     def __init__(self, text: str) -> None:
+        super().__init__()
         self._matches = list(_TOKEN.finditer(text))
-        self._made: list[Token | None] = [None] * len(self._matches)
+        self.n = len(self._matches)
         self.capitalised = [i for i, m in enumerate(self._matches) if text[m.start()].isupper()]
 
     def __len__(self) -> int:
-        return len(self._matches)
+        return self.n
 
-    def __getitem__(self, i: int) -> Token:
-        tok = self._made[i]
-        if tok is None:
-            m = self._matches[i]
-            word = m.group()
-            first = word[0]
-            tok = self._made[i] = Token(*m.span(), word, first.isalnum(), first.isupper())
+    def __missing__(self, i: int) -> Token:
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        m = self._matches[i]
+        word = m.group()
+        first = word[0]
+        start, end = m.span()
+        tok = self[i] = _new_token(Token, (start, end, word, first.isalnum(), first.isupper()))
         return tok
 
 
@@ -225,7 +229,7 @@ def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None
     first = tokens[i]
     if first.text.lower() == "the":
         return None
-    limit = min(len(tokens), i + 3 * gaz.max_tokens)
+    limit = min(tokens.n, i + 3 * gaz.max_tokens)
     best: _Match | None = None
     prev = first
     for j in range(i, limit):
@@ -284,7 +288,7 @@ class _Context:
         return found
 
     def word(self, i: int) -> Token | None:
-        return self.tokens[i] if 0 <= i < len(self.tokens) else None
+        return self.tokens[i] if 0 <= i < self.tokens.n else None
 
     def adjacent(self, a: int, b: int) -> bool:
         """Tokens ``a`` < ``b`` are separated by one space only."""
