@@ -62,6 +62,13 @@ _TITLES = _words(
     mother st.
     """
 )
+#: Verbs of saying: a minor place's name right before or after one is a speaker's.
+_SPEECH = _words(
+    """
+    said says told tweeted added wrote explained noted stated argued asked replied recalled
+    insisted admitted acknowledged confirmed announced
+    """
+)
 _ABBREVIATED_TITLES = _words("mr mrs ms dr gen sen rep gov sgt lt capt col prof rev st")
 _FUNCTION = _words(
     """
@@ -414,9 +421,10 @@ def _given_name_leads(ctx: _Context, i: int) -> bool:
     lead = ctx.tokens[first]
     if lead.text.lower() not in ctx.lex.given_names:
         return False
-    # A lone given name that is a place too ("Jordan", "Victoria") may be the place; one
-    # leading a run of names ("James Knight Newman") is a person's.
-    return first < i or not ctx.gaz.has_key(normalize(lead.text))
+    # A given name that is a well-known place too ("Jordan", "Victoria") may be the place;
+    # one leading a run of names ("James Knight Newman") or a minor place's ("Ashley
+    # Sutton") is a person's.
+    return first < i or not _strong(ctx, lead.text)
 
 
 def _ordinary(ctx: _Context, tok: Token) -> bool:
@@ -495,8 +503,10 @@ def _accept(ctx: _Context, m: _Match, *, known: bool = False) -> bool:
     key = normalize(surface)
     if key in ctx.persons:
         return False
-    if _titled(ctx, m):
+    if _titled(ctx, m) or _speaker(ctx, m, surface):
         ctx.persons.add(key)
+        return False
+    if _is_title(ctx, m, surface):
         return False
     if _part_of_longer_name(ctx, m) or _lone_given_name(ctx, m, surface):
         return False
@@ -508,6 +518,31 @@ def _accept(ctx: _Context, m: _Match, *, known: bool = False) -> bool:
         and _common_word_ok(ctx, m, surface)
         and (known or _important_or_cued(ctx, m, surface))
     )
+
+
+def _speaker(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A minor place's name as the one who speaks ("Noma said", "said Wu.", "Miranda
+    tweeted") is a person's.  Not so after a place cue ("who was from Dewsbury said"), before
+    a noun ("said Suffolk City chief of detectives"), or for a country or a major city that
+    "said" (its government)."""
+    if _strong(ctx, surface) or ctx.prev_word(m.first) in _LOCATIVE:
+        return False
+    nxt = ctx.word(m.last + 1)
+    if nxt and nxt.text.lower() in _SPEECH and ctx.adjacent(m.last, m.last + 1):
+        return True
+    prev = ctx.word(m.first - 1)
+    spoken = bool(
+        prev and prev.text.lower() in _SPEECH and ctx.adjacent(m.first - 1, m.first)
+    )  # fmt: skip
+    return spoken and not (nxt and nxt.is_word)
+
+
+def _is_title(ctx: _Context, m: _Match, surface: str) -> bool:
+    """An abbreviated title before a name ("Sen. Ekweremadu", "Gov. Brown"), not a place."""
+    if surface.lower() not in _ABBREVIATED_TITLES:
+        return False
+    dot, name = ctx.word(m.last + 1), ctx.word(m.last + 2)
+    return bool(dot and dot.text == "." and dot.start == m.end and name and name.is_cap)
 
 
 def _important_or_cued(ctx: _Context, m: _Match, surface: str) -> bool:

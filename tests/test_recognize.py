@@ -91,6 +91,11 @@ def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None
         "He praised the West for its resolve.",
         "Jack Sullivan said the game was over. Sullivan left.",
         "President Putin and Mr. Kim met in the evening.",
+        # A minor place's name as the speaker is a person's, for the whole text.
+        "Noma said she had called the police. Later Noma went home.",
+        "“I thought I was very aware,” said Wu.",
+        "Sen. Ekweremadu spoke first.",
+        "No more surprises from Ashley Sutton. Few predicted Sutton would win.",
     ],
 )
 def test_not_places(parser: Geoparser, text: str) -> None:
@@ -102,6 +107,11 @@ def test_one_sense_needs_a_place_preposition(parser: Geoparser) -> None:
     text = "Fans referred to Bautista's home run. Bautista smiled."
     starts = [m.start for m in recognize(text, parser.gazetteer, parser.lexicon)]
     assert text.rindex("Bautista") not in starts
+
+
+def test_a_place_that_speaks_keeps_its_cue_or_is_a_government(parser: Geoparser) -> None:
+    assert found(parser, "Barry, who was from Dewsbury said: it was grim.") == ["Dewsbury"]
+    assert found(parser, "Moscow said the talks had failed.") == ["Moscow"]
 
 
 def test_common_word_with_place_cue(parser: Geoparser) -> None:
