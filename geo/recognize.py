@@ -18,6 +18,7 @@ The word lists below are English grammar (prepositions, titles, months), not pla
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import re
 from collections.abc import Iterable
@@ -112,6 +113,10 @@ WEAK_SINGLE = 0.55
 WEAK_MULTI = 0.45
 #: Prior above which a settlement keeps its place sense inside a longer proper noun.
 STRONG = 0.7
+#: How many of a name's places are checked for being called so only by another name.
+MAX_NAME_CHECK = 10
+#: Similarity (difflib ratio) above which two names are spellings of one.
+RESPELLING_MIN = 0.7
 #: A settlement this important is not taken for a person's name ("Tianjin", "Vladimir" is).
 PERSON_MAX = 0.8
 _ADJECTIVE_ENDINGS = ("ian", "ean", "ese", "ish")
@@ -546,12 +551,41 @@ def _is_title(ctx: _Context, m: _Match, surface: str) -> bool:
 
 
 def _important_or_cued(ctx: _Context, m: _Match, surface: str) -> bool:
-    """A name known only as a hamlet needs a place cue ("in White Swan", "Nato" needs one)."""
+    """A name known only as a hamlet needs a place cue ("in White Swan", "Nato" needs one),
+    and so does a name that is only another name of a place, sharing no word with its own
+    ("Chopin" for Chopinzinho, "Igbo" for Igbo-Ukwu)."""
     top = ctx.top(surface)
-    floor = WEAK_SINGLE if m.first == m.last else WEAK_MULTI
-    if not top or top[0].kind not in ("city", "port") or top[0].score >= floor:
+    if not top:
         return True
-    return _has_cue(ctx, m)
+    floor = WEAK_SINGLE if m.first == m.last else WEAK_MULTI
+    weak = top[0].kind in ("city", "port") and top[0].score < floor
+    if weak or _nickname_only(ctx, surface, top[0]):
+        return _has_cue(ctx, m)
+    return True
+
+
+def _nickname_only(ctx: _Context, surface: str, top: Place) -> bool:
+    """Whether every place called ``surface`` has it only as another name: one sharing no
+    word with its own and no spelling variant of it ("Douma" is Dūmā; "Chopin" is not
+    Chopinzinho)."""
+    if top.source != "geonames":
+        return False
+    key = normalize(surface)
+    words = set(key.split())
+    return not any(
+        p.source != "geonames"
+        or ctx.gaz.is_own_name(surface, p)
+        or words & set(normalize(p.name).split())
+        or _respelling(key, normalize(p.name))
+        for p in ctx.gaz.candidates(surface, limit=MAX_NAME_CHECK)
+    )
+
+
+def _respelling(a: str, b: str) -> bool:
+    """Two spellings of one name (a transliteration), not a short form of a longer name."""
+    if a.startswith(b) or b.startswith(a):
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= RESPELLING_MIN
 
 
 def _with_direction(ctx: _Context, m: _Match) -> _Match:

@@ -55,6 +55,8 @@ def test_tokenize_keeps_offsets() -> None:
         ("China said so. Turkey agreed.", ["China", "Turkey"]),
         ("Storms crossed the Pacific toward Japan.", ["Pacific", "Japan"]),
         ("It moved millions in Canadian pension obligations.", []),
+        # A transliteration is a name of the place (Dūmā), not a nickname.
+        ("The rebels left Douma by bus.", ["Douma"]),
         # A road number is not a name: "A429 Cirencester" does not make a person of the town.
         ("Turn off at the A429 Cirencester junction for Cirencester.",
          ["Cirencester", "Cirencester"]),
@@ -96,6 +98,8 @@ def test_finds_places(parser: Geoparser, text: str, expected: list[str]) -> None
         "“I thought I was very aware,” said Wu.",
         "Sen. Ekweremadu spoke first.",
         "No more surprises from Ashley Sutton. Few predicted Sutton would win.",
+        # Only another name of a town (Chopinzinho, Brazil), with no cue that it is a place.
+        "He played Liszt, Beethoven and Chopin.",
     ],
 )
 def test_not_places(parser: Geoparser, text: str) -> None:
