@@ -568,8 +568,8 @@ def _nickname_only(ctx: _Context, surface: str, top: Place) -> bool:
     """Whether every place called ``surface`` has it only as another name: one sharing no
     word with its own and no spelling variant of it ("Douma" is Dūmā; "Chopin" is not
     Chopinzinho)."""
-    if top.source != "geonames":
-        return False
+    if top.source != "geonames" or ctx.gaz.is_own_name(surface, top):
+        return False  # the common case, decided without fetching the other places
     key = normalize(surface)
     words = set(key.split())
     return not any(
