@@ -39,7 +39,7 @@ from geo.model import KINDS, Place
 PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 6
+_INDEX_VERSION = 7
 _NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
 _POPULATION = 7
 _MEMO_SIZE = 50_000
@@ -140,9 +140,12 @@ class Gazetteer:
             key = normalize(name)
             if f"{key}\t{ids[i]}" not in blocked:
                 index.setdefault(key, []).append(i)
+        dotted = set()
         for name, place_id in aliases:
             pos = self._by_id.get(place_id)
             key = normalize(name)
+            if name.endswith(".") and pos is not None and not name.isupper():
+                dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
             if pos is None or not key or f"{key}\t{place_id}" in blocked:
                 continue
             if pos not in index.setdefault(key, []):
@@ -158,6 +161,7 @@ class Gazetteer:
             for n, c in enumerate(self._cols)
         )
         self._preferred = frozenset(f"{normalize(n)}\t{i}" for n, i in preferred)
+        self._dotted = frozenset(dotted)
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
         self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
 
@@ -205,6 +209,10 @@ class Gazetteer:
     def starts_name(self, word: str) -> bool:
         """Whether some name begins with this word (the recognizer's pre-filter)."""
         return _FIRST_WORD.split(normalize(word), maxsplit=1)[0] in self._heads
+
+    def abbreviation(self, key: str) -> bool:
+        """Whether an already normalized name is written with a final full stop ("Calif.")."""
+        return key in self._dotted
 
     def has_key(self, key: str) -> bool:
         """Whether an already normalized name is in the index (the recognizer's hot path)."""

@@ -227,10 +227,11 @@ def _joinable(text: str, prev: Token, tok: Token) -> bool:
     if "\n" in gap or len(gap) > 1:
         return False
     if not tok.is_word:
-        return tok.text in _GLUE and gap == ""
+        return (tok.text in _GLUE or tok.text == ",") and gap == ""
     if gap == "" and not prev.is_word:
         return prev.text in _GLUE
-    return gap == " " and (prev.is_word or prev.text == ".")
+    # After a comma only as part of a name that has one ("Washington, D.C.").
+    return gap == " " and (prev.is_word or prev.text in ".,")
 
 
 def _can_end(tok: Token) -> bool:
@@ -251,8 +252,11 @@ def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None
         lowercase = tok.is_word and not tok.is_cap
         if lowercase and tok.text not in _CONNECTORS and tok.text.lower() not in _SUFFIXES:
             break
-        if _can_end(tok) and gaz.has_key(normalize(text[first.start : tok.end])):
+        if _can_end(tok) and gaz.has_key(key := normalize(text[first.start : tok.end])):
             best = _Match(i, j, first.start, tok.end)
+            dot = tokens[j + 1] if j + 1 < tokens.n else None
+            if dot and dot.text == "." and dot.start == tok.end and gaz.abbreviation(key):
+                best = _Match(i, j + 1, first.start, dot.end)  # "Calif." with its stop
         prev = tok
     return best
 

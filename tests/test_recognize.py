@@ -55,6 +55,12 @@ def test_tokenize_keeps_offsets() -> None:
         ("China said so. Turkey agreed.", ["China", "Turkey"]),
         ("Storms crossed the Pacific toward Japan.", ["Pacific", "Japan"]),
         ("It moved millions in Canadian pension obligations.", []),
+        # AP-style state abbreviations keep their full stop; acronyms end a sentence.
+        ("OAKLAND, Calif. (AP) - He pitched in Fresno, Calif.", ["OAKLAND", "Calif.",
+                                                                   "Fresno", "Calif."]),
+        ("Assets went to the US. Then the U.S. and the UK. agreed.", ["US", "U.S.", "UK"]),
+        # A name with a comma in it is one toponym.
+        ("Sold in 44 states, Washington, D.C., and Guam.", ["Washington, D.C.", "Guam"]),
         # A transliteration is a name of the place (Dūmā), not a nickname.
         ("The rebels left Douma by bus.", ["Douma"]),
         # A road number is not a name: "A429 Cirencester" does not make a person of the town.
