@@ -16,10 +16,11 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     """Build the routes twice and the claim table once; print timings and the table."""
     from geo import gazetteer
+    from geo.corpus import load_articles
     from geo.routes import build_routes, claim_table, parse_claim_spec, read_routes_file
 
     gaz = gazetteer.load(ROOT / "data", cache_dir=ROOT / ".cache")
-    articles = {p.name[:3]: p.read_text(encoding="utf-8") for p in (ROOT / "seeds").glob("*.txt")}
+    articles = {a.id: a.text for a in load_articles(ROOT / "seeds")}
     for label in ("cold", "warm"):
         start = time.perf_counter()
         frame = build_routes(ROOT / "data" / "routes.yaml", gaz, articles)

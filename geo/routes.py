@@ -19,8 +19,8 @@ Antimeridian.  Lines are first built *unwrapped*: consecutive points never diffe
 180 degrees of longitude, so a route through the Bering Strait runs on past 180 (to about
 191) and is continuous.  The geometry kept in the routes table, and written to GeoJSON, is
 that line *split at the antimeridian* into a MultiLineString whose longitudes all lie in
-[-180, 180] (RFC 7946, section 3.1.9).  :func:`unwrap_geometry` and :func:`leaflet_latlons`
-rejoin the parts into the continuous line Leaflet needs.  Lengths are geodesic and the same
+[-180, 180] (RFC 7946, section 3.1.9).  :func:`unwrap_geometry` rejoins the parts into the
+continuous line Leaflet needs.  Lengths are geodesic and the same
 for either form.
 """
 
@@ -42,7 +42,7 @@ from pyproj import Geod
 from shapely.geometry import LineString, MultiLineString
 
 from geo.errors import BadInput, DataFileError, UnknownPlace
-from geo.model import Place, Quote, Route, to_latlon, to_xy
+from geo.model import Place, Quote, Route, to_xy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -477,11 +477,6 @@ def unwrap_geometry(geom: Line) -> Line:
             merged.append(part)
     lines = [_dedupe(unwrap(m)) for m in merged]
     return LineString(lines[0]) if len(lines) == 1 else MultiLineString(lines)
-
-
-def leaflet_latlons(geom: Line) -> list[list[tuple[float, float]]]:
-    """Folium/Leaflet ``[[(lat, lon), ...], ...]`` of a route, continuous across 180 degrees."""
-    return [[to_latlon(x, y) for x, y in part] for part in _parts(unwrap_geometry(geom))]
 
 
 def length_km(geom: Line) -> float:

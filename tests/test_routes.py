@@ -21,7 +21,6 @@ from geo.routes import (
     claim_check,
     claim_table,
     geodesic_path,
-    leaflet_latlons,
     length_km,
     parse_claim_spec,
     parse_routes,
@@ -222,13 +221,6 @@ def test_split_leaves_ordinary_lines_alone():
     line = split_antimeridian([(30.0, 50.0), (120.0, 40.0)])
     assert isinstance(line, LineString)
     assert list(line.coords) == [(30.0, 50.0), (120.0, 40.0)]
-
-
-def test_leaflet_latlons_are_lat_first():
-    split = split_antimeridian([(170.0, 60.0), (190.0, 70.0)])
-    (path,) = leaflet_latlons(split)
-    assert path[0] == (60.0, 170.0)
-    assert path[-1] == (70.0, 190.0)
 
 
 def test_doctests():
