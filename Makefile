@@ -19,7 +19,7 @@ build: setup
 	$(PY) -m geo build
 
 run: build
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) -m geo.serve --server.port $(PORT) --server.headless true
 
 chromium:
 	bash scripts/ensure_chromium.sh

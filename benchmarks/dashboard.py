@@ -121,12 +121,15 @@ def _open(page: Page) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--screenshot", type=Path, help="save the dashboard after a click")
+    parser.add_argument(
+        "--no-preload", action="store_true", help="plain `streamlit run app.py` (no geo.serve)"
+    )
     args = parser.parse_args()
     cfg = settings.load()
     folder = dashboard.layers_dir(cfg)
     log = ROOT / "benchmarks" / "out" / "streamlit.log"
     t_start = time.perf_counter()
-    with serve_app({"NEWS_ATLAS_ONLINE": "0"}, log) as (url, proc):
+    with serve_app({"NEWS_ATLAS_ONLINE": "0"}, log, preload=not args.no_preload) as (url, proc):
         wait_healthy(url, proc, timeout=300)
         t_healthy = time.perf_counter()
         with sync_playwright() as pw:

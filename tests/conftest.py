@@ -153,11 +153,15 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0)
 
 
 @contextlib.contextmanager
-def serve_app(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run ``streamlit run app.py`` on a free 127.0.0.1 port; yield its URL and process."""
+def serve_app(
+    env: dict[str, str], log: Path, *, preload: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run ``streamlit run app.py`` (``preload``: ``python -m geo.serve``, as ``make run``
+    does) on a free 127.0.0.1 port; yield its URL and process."""
     port = free_port()
+    launcher = ["-m", "geo.serve"] if preload else ["-m", "streamlit", "run", str(ROOT / "app.py")]
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+        sys.executable, *launcher,
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",

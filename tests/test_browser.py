@@ -130,7 +130,8 @@ def toggle_overlay(frame: Frame, label: str, key: str, value: str) -> None:
 @pytest.fixture(scope="module")
 def browser_page(atlas: AtlasData) -> Iterator[tuple[Page, list[str]]]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serve_app(atlas.env, ARTIFACTS / "streamlit.log") as (url, proc):
+    # Served as `make run` serves it: python -m geo.serve (streamlit run app.py, preloaded).
+    with serve_app(atlas.env, ARTIFACTS / "streamlit.log", preload=True) as (url, proc):
         wait_healthy(url, proc)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))

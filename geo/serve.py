@@ -1,0 +1,38 @@
+"""Serve the dashboard: ``python -m geo.serve [streamlit options]``.
+
+The same as ``streamlit run app.py [options]``, except that the libraries the page needs
+(folium, geopandas, pandas: about 1 s of imports) are imported before the server starts
+listening, so that the first visitor does not wait for them.  Nothing that imports
+Streamlit is preloaded: Streamlit must read its configuration and register components
+itself, after the command line has been parsed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def preload() -> None:
+    """Import what the page's first run would otherwise import."""
+    import folium  # noqa: PLC0415
+    import folium.plugins  # noqa: F401, PLC0415
+    import geopandas  # noqa: F401, PLC0415
+
+    from geo import assets, dashboard, mapview  # noqa: F401, PLC0415
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Preload, then hand over to Streamlit's own command line (which exits)."""
+    from streamlit.web import cli  # noqa: PLC0415
+
+    preload()
+    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()
