@@ -16,6 +16,7 @@ sizes and modification times, so a warm load is a single ``pickle.load``.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import gc
 import gzip
@@ -86,6 +87,22 @@ def normalize(name: str) -> str:
     if text.startswith("the "):
         text = text[4:]
     return text
+
+
+#: Similarity (difflib ratio) from which two names are taken as spellings of one.
+RESPELLING_MIN = 0.7
+
+
+def respelling(a: str, b: str) -> bool:
+    """Whether two normalized names are spellings of one name (a transliteration: "kiev" and
+    "kyiv", "douma" and "duma"), not a short form of a longer one ("chopin", "chopinzinho").
+
+    >>> respelling("kiev", "kyiv"), respelling("chopin", "chopinzinho")
+    (True, False)
+    """
+    if a.startswith(b) or b.startswith(a):
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= RESPELLING_MIN
 
 
 def prior(kind: str, population: int) -> float:

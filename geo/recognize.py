@@ -18,7 +18,6 @@ The word lists below are English grammar (prepositions, titles, months), not pla
 
 from __future__ import annotations
 
-import difflib
 import gzip
 import re
 from collections.abc import Iterable
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from geo.errors import DataFileError
-from geo.gazetteer import Gazetteer, normalize
+from geo.gazetteer import Gazetteer, normalize, respelling
 from geo.model import Mention, Place
 
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
@@ -115,8 +114,6 @@ WEAK_MULTI = 0.45
 STRONG = 0.7
 #: How many of a name's places are checked for being called so only by another name.
 MAX_NAME_CHECK = 10
-#: Similarity (difflib ratio) above which two names are spellings of one.
-RESPELLING_MIN = 0.7
 #: A settlement this important is not taken for a person's name ("Tianjin", "Vladimir" is).
 PERSON_MAX = 0.8
 _ADJECTIVE_ENDINGS = ("ian", "ean", "ese", "ish")
@@ -580,16 +577,9 @@ def _nickname_only(ctx: _Context, surface: str, top: Place) -> bool:
         p.source != "geonames"
         or ctx.gaz.is_own_name(surface, p)
         or words & set(normalize(p.name).split())
-        or _respelling(key, normalize(p.name))
+        or respelling(key, normalize(p.name))
         for p in ctx.gaz.candidates(surface, limit=MAX_NAME_CHECK)
     )
-
-
-def _respelling(a: str, b: str) -> bool:
-    """Two spellings of one name (a transliteration), not a short form of a longer name."""
-    if a.startswith(b) or b.startswith(a):
-        return False
-    return difflib.SequenceMatcher(None, a, b).ratio() >= RESPELLING_MIN
 
 
 def _with_direction(ctx: _Context, m: _Match) -> _Match:

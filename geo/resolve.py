@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from geo.gazetteer import Gazetteer, normalize
+from geo.gazetteer import Gazetteer, normalize, respelling
 from geo.model import Mention, Place, Resolution
 
 #: Score weights (see module docstring).
@@ -74,8 +74,7 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
     for key, ms in by_key.items():
         cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
         named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
-        words = set(key.split())
-        nicknames = frozenset(p.id for p in cands if _nickname(p, named, words))
+        nicknames = frozenset(p.id for p in cands if _nickname(p, named, key))
         groups.append(_Group(key, tuple(ms), cands, named, nicknames))
     return groups
 
@@ -88,14 +87,13 @@ def _clear(cands: Sequence[Place]) -> bool:
     return len(cands) == 1 or cands[0].score - runner > CLEAR_MARGIN
 
 
-def _nickname(place: Place, named: frozenset[str], words: set[str]) -> bool:
-    """An alternate name (``words``) sharing no word with the place's own ("Garden City" for
-    Singapore, "Venice" for Dayton)."""
-    return (
-        place.id not in named
-        and place.source == "geonames"
-        and not words.intersection(normalize(place.name).split())
-    )
+def _nickname(place: Place, named: frozenset[str], key: str) -> bool:
+    """An alternate name (``key``) sharing no word with the place's own and no respelling of
+    it ("Garden City" for Singapore, "Venice" for Dayton; but "Kiev" is Kyiv)."""
+    if place.id in named or place.source != "geonames":
+        return False
+    own = normalize(place.name)
+    return not set(key.split()).intersection(own.split()) and not respelling(key, own)
 
 
 def _votes(group: _Group) -> Counter[str]:

@@ -49,6 +49,7 @@ EXPECTED = {
     "Shandong Province": ("admin1", 36.3, 118.2, 200),
     "Liaoning region": ("admin1", 41.3, 122.6, 200),
     "Rizhao": ("city", 35.42, 119.53, 30),
+    "Kiev": ("city", 50.45, 30.52, 20),  # the capital (a respelling of Kyiv), not the oblast
     "Busan": ("city", 35.10, 129.04, 30),
     "Qingdao": ("city", 36.07, 120.38, 30),
     "Tianjin": ("city", 39.14, 117.18, 50),
