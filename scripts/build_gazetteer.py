@@ -292,6 +292,21 @@ def _subunits(ne: Path) -> Iterator[Row]:
             yield (f"gn:{gid}", "admin1", lat, lon, iso, code, 0, "naturalearth", unit)
 
 
+def _admin1_country(p: dict) -> str:  # type: ignore[type-arg]
+    """The country of an admin-1 unit: the one its ISO 3166-2 code names, where GeoNames'
+    admin-1 code agrees.
+
+    Natural Earth's ``iso_a2`` follows its de facto worldview and differs from both codes for
+    two units, Crimea and Sevastopol (``RU``; ISO 3166-2 UA-43 and UA-40, GeoNames UA.11 and
+    UA.20).  Taking the codes keeps the regions consistent with GeoNames' towns in them and
+    with the position of UN General Assembly resolution 68/262.
+    """
+    iso = p.get("iso_a2") or ""
+    iso2 = (p.get("iso_3166_2") or "").split("-")[0]
+    geonames = (p.get("gn_a1_code") or "").split(".")[0]
+    return iso2 if iso2 == geonames and len(iso2) == 2 and iso2.isalpha() else iso
+
+
 def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
     centres = _admin1_centres(ne)
     for feat in _load(ne, "admin_1_states_provinces_10m_points"):
@@ -302,7 +317,7 @@ def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             continue
         code = p.get("gn_a1_code") or ""
         lat, lon = centres.get(p.get("ne_id"), (p["latitude"], p["longitude"]))
-        yield (pid, "admin1", lat, lon, p.get("iso_a2", ""), code, 0, "naturalearth", name)
+        yield (pid, "admin1", lat, lon, _admin1_country(p), code, 0, "naturalearth", name)
         names = {p.get("name"), p.get("gns_name"), p.get("woe_name"), p.get("gn_name")}
         names |= set((p.get("name_alt") or "").split("|"))
         type_en = (p.get("type_en") or "").strip()

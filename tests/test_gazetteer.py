@@ -605,6 +605,11 @@ def test_natural_earth_ranks_go_to_the_right_namesake(real, name, country):
     assert real.lookup(name).country == country
 
 
+def test_crimea_follows_its_iso_and_geonames_codes(real):
+    crimea = [p for p in real.candidates("Crimea") if p.kind == "admin1"]
+    assert [(p.country, p.admin1) for p in crimea] == [("UA", "UA.11")]
+
+
 def test_ports_and_islands_carry_their_country(real):
     # Assigned at build time by the Natural Earth country polygon holding the point.
     assert {p.country for p in real.candidates("Rotterdam") if p.kind == "port"} == {"NL"}
