@@ -93,6 +93,7 @@ def normalize(name: str) -> str:
 RESPELLING_MIN = 0.7
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def respelling(a: str, b: str) -> bool:
     """Whether two normalized names are spellings of one name (a transliteration: "kiev" and
     "kyiv", "douma" and "duma"), not a short form of a longer one ("chopin", "chopinzinho").
@@ -102,7 +103,10 @@ def respelling(a: str, b: str) -> bool:
     """
     if a.startswith(b) or b.startswith(a):
         return False
-    return difflib.SequenceMatcher(None, a, b).ratio() >= RESPELLING_MIN
+    if 2 * min(len(a), len(b)) < RESPELLING_MIN * (len(a) + len(b)):
+        return False  # the ratio's upper bound, from the lengths alone
+    m = difflib.SequenceMatcher(None, a, b)
+    return m.quick_ratio() >= RESPELLING_MIN and m.ratio() >= RESPELLING_MIN
 
 
 def prior(kind: str, population: int) -> float:
