@@ -201,7 +201,7 @@ class Gazetteer:
                 col[pos] = value
 
     def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k != "_memo"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made")}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
@@ -229,7 +229,10 @@ class Gazetteer:
 
     def starts_name(self, word: str) -> bool:
         """Whether some name begins with this word (the recognizer's pre-filter)."""
-        return _FIRST_WORD.split(normalize(word), maxsplit=1)[0] in self._heads
+        key = normalize(word)
+        if key.isalnum():  # a single word (the recognizer's tokens): nothing to split
+            return key in self._heads
+        return _FIRST_WORD.split(key, maxsplit=1)[0] in self._heads
 
     def abbreviation(self, key: str) -> bool:
         """Whether an already normalized name is written with a final full stop ("Calif.")."""
@@ -251,7 +254,12 @@ class Gazetteer:
                 cache.clear()
             hit = self._index.get(key, ())
             positions = (hit,) if isinstance(hit, int) else hit
-            found = cache[(key, limit)] = tuple(self._place(i) for i in positions[:limit])
+            made = self.__dict__.setdefault("_made", {})  # one Place per record, any limit
+            if len(made) > _MEMO_SIZE:
+                made.clear()
+            found = cache[(key, limit)] = tuple(
+                made.get(i) or made.setdefault(i, self._place(i)) for i in positions[:limit]
+            )
         return found  # type: ignore[no-any-return]
 
     def lookup(self, name: str) -> Place:

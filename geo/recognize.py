@@ -531,16 +531,15 @@ def _speaker(ctx: _Context, m: _Match, surface: str) -> bool:
     tweeted") is a person's.  Not so after a place cue ("who was from Dewsbury said"), before
     a noun ("said Suffolk City chief of detectives"), or for a country or a major city that
     "said" (its government)."""
-    if _strong(ctx, surface) or ctx.prev_word(m.first) in _LOCATIVE:
-        return False
-    nxt = ctx.word(m.last + 1)
-    if nxt and nxt.text.lower() in _SPEECH and ctx.adjacent(m.last, m.last + 1):
-        return True
-    prev = ctx.word(m.first - 1)
-    spoken = bool(
+    nxt, prev = ctx.word(m.last + 1), ctx.word(m.first - 1)
+    says = bool(nxt and nxt.text.lower() in _SPEECH and ctx.adjacent(m.last, m.last + 1))
+    said = bool(
         prev and prev.text.lower() in _SPEECH and ctx.adjacent(m.first - 1, m.first)
+        and not (nxt and nxt.is_word)
     )  # fmt: skip
-    return spoken and not (nxt and nxt.is_word)
+    if not (says or said):  # the common case, decided on the neighbours alone
+        return False
+    return not _strong(ctx, surface) and ctx.prev_word(m.first) not in _LOCATIVE
 
 
 def _is_title(ctx: _Context, m: _Match, surface: str) -> bool:
