@@ -179,8 +179,7 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
+class _Match(NamedTuple):  # a tuple: made thousands of times per text
     first: int  # token index
     last: int  # token index, inclusive
     start: int
