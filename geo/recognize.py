@@ -207,6 +207,10 @@ class Tokens(dict[int, Token]):
     def __len__(self) -> int:
         return self.n
 
+    def text_at(self, i: int) -> str:
+        """The text of token ``i``, without making its :class:`Token`."""
+        return self._matches[i].group()
+
     def __missing__(self, i: int) -> Token:
         if not 0 <= i < self.n:
             raise IndexError(i)
@@ -261,9 +265,8 @@ def candidates(text: str, tokens: Tokens, gaz: Gazetteer) -> list[_Match]:
     """Leftmost-longest gazetteer matches starting at capitalised words."""
     out: list[_Match] = []
     after = 0  # the first token not inside an earlier match
-    for i in tokens.capitalised:
-        tok = tokens[i]
-        if i < after or not (tok.is_word and gaz.starts_name(tok.text)):
+    for i in tokens.capitalised:  # capitalised tokens are words (they start with a letter)
+        if i < after or not gaz.starts_name(tokens.text_at(i)):
             continue
         found = _longest(text, tokens, i, gaz)
         if found:
@@ -633,8 +636,7 @@ def named_facilities(ctx: _Context) -> list[_Match]:
     """Spans named like places though the gazetteer lacks them (streets, schools, counties)."""
     out: list[_Match] = []
     for i in ctx.tokens.capitalised:
-        tok = ctx.tokens[i]
-        if tok.is_word and tok.text.lower() in _ANY_HEAD:
+        if ctx.tokens.text_at(i).lower() in _ANY_HEAD:
             found = _named_span(ctx, i)
             if found and not (out and found.start < out[-1].end):
                 out.append(found)
