@@ -363,10 +363,15 @@ _COAST_DEGREES = 0.2
 
 class _Countries:
     """Point -> ISO alpha-2 code of the country whose 1:50m polygon holds it (or lies nearest
-    within :data:`_COAST_DEGREES`: ports and islets sit on or off the generalised coast)."""
+    within :data:`_COAST_DEGREES`: ports and islets sit on or off the generalised coast).
+
+    Where the admin-1 unit nearest the point belongs to another country by its codes than by
+    Natural Earth's de facto worldview (Crimea, Sevastopol: see :func:`_admin1_country`), the
+    codes decide, as they do for the unit itself.
+    """
 
     def __init__(self, ne: Path) -> None:
-        from shapely.geometry import shape
+        from shapely.geometry import Point, shape
         from shapely.strtree import STRtree
 
         self.codes: list[str] = []
@@ -379,6 +384,10 @@ class _Countries:
                 geoms.append(shape(feat["geometry"]))
         self.geoms = geoms
         self.tree = STRtree(geoms)
+        units = _load(ne, "admin_1_states_provinces_10m_points")
+        self.unit_codes = [(u["properties"].get("iso_a2"), _admin1_country(u["properties"]))
+                           for u in units]  # fmt: skip
+        self.units = STRtree([Point(*u["geometry"]["coordinates"]) for u in units])
 
     def at(self, lat: float, lon: float) -> str:
         from shapely.geometry import Point
@@ -386,9 +395,16 @@ class _Countries:
         pt = Point(lon, lat)
         hits = self.tree.query(pt, predicate="intersects")
         if len(hits):
-            return self.codes[int(hits[0])]
-        near = self.tree.query_nearest(pt, max_distance=_COAST_DEGREES)
-        return self.codes[int(near[0])] if len(near) else ""
+            found = self.codes[int(hits[0])]
+        else:
+            near = self.tree.query_nearest(pt, max_distance=_COAST_DEGREES)
+            found = self.codes[int(near[0])] if len(near) else ""
+        unit = self.units.query_nearest(pt)
+        if len(unit):
+            de_facto, by_code = self.unit_codes[int(unit[0])]
+            if de_facto == found and by_code != found:
+                return by_code
+        return found
 
 
 def _physical(ne: Path, aliases: list[tuple[str, str]], countries: _Countries) -> Iterator[Row]:

@@ -608,6 +608,8 @@ def test_natural_earth_ranks_go_to_the_right_namesake(real, name, country):
 def test_crimea_follows_its_iso_and_geonames_codes(real):
     crimea = [p for p in real.candidates("Crimea") if p.kind == "admin1"]
     assert [(p.country, p.admin1) for p in crimea] == [("UA", "UA.11")]
+    # ... and so do the port and the peaks in it (Natural Earth's polygon says RU)
+    assert {p.country for p in real.candidates("Sevastopol") if p.kind == "port"} == {"UA"}
 
 
 def test_ports_and_islands_carry_their_country(real):
