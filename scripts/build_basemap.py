@@ -8,7 +8,9 @@ Usage::
 Like scripts/build_gazetteer.py, it reads the shared Natural Earth folder; the app reads the compact
 files written here (``countries.geojson``, ``coastline.geojson``).  Both come from the 1:50m
 layers, simplified with the same tolerance (so coast and land fill line up) and rounded to
-3 decimals (~110 m); countries keep only ``name`` and ``iso_a2``.  The tolerance is chosen so
+3 decimals (~110 m); countries keep only ``name`` and ``iso_a2``.  Borders are Natural
+Earth's de facto ones except where an admin-1 unit's ISO 3166-2 code names another country
+(Crimea and Sevastopol are drawn in Ukraine).  The tolerance is chosen so
 that the two files together stay near 1.1 MB: they are embedded in every rendered map.
 """
 
@@ -40,7 +42,24 @@ def countries(src: Path) -> gpd.GeoDataFrame:
     gdf = gpd.read_file(src / "admin_0_countries_50m.geojson")
     iso = gdf["iso_a2_eh"].where(gdf["iso_a2_eh"].str.len() == 2, gdf["iso_a2"])
     gdf = gdf.assign(iso_a2=iso.where(iso.str.len() == 2, "").fillna(""))
-    return _compact(gdf[["name", "iso_a2", "geometry"]])
+    return _compact(_by_codes(gdf[["name", "iso_a2", "geometry"]], src))
+
+
+def _by_codes(gdf: gpd.GeoDataFrame, src: Path) -> gpd.GeoDataFrame:
+    """Move the admin-1 units whose ISO 3166-2 code names another country than Natural
+    Earth's de facto one (Crimea and Sevastopol: UA-43, UA-40, drawn inside Russia) to the
+    country of their code, as the gazetteer does (see scripts/build_gazetteer.py)."""
+    units = gpd.read_file(src / "admin_1_states_provinces_50m.geojson")
+    code = units["iso_3166_2"].fillna("").str.split("-").str[0]
+    moved = units[(code.str.len() == 2) & (code != units["iso_a2"])]
+    out = gdf.copy()
+    for (de_facto, de_jure), group in moved.groupby([moved["iso_a2"], code[moved.index]]):
+        area = shapely.union_all(group.geometry.values)
+        src_rows, dst_rows = out["iso_a2"] == de_facto, out["iso_a2"] == de_jure
+        if src_rows.sum() == 1 and dst_rows.sum() == 1:
+            out.loc[src_rows, "geometry"] = out.loc[src_rows].geometry.difference(area)
+            out.loc[dst_rows, "geometry"] = out.loc[dst_rows].geometry.union(area)
+    return out
 
 
 def coastline(src: Path) -> gpd.GeoDataFrame:

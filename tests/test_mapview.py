@@ -290,6 +290,21 @@ def test_load_basemap(basemap: BaseMap) -> None:
     assert sizes < 1.5e6
 
 
+def test_basemap_draws_crimea_in_ukraine_as_its_iso_code_says(basemap: BaseMap) -> None:
+    from shapely.geometry import Point, shape
+
+    def country_at(lon: float, lat: float) -> str:
+        for f in basemap.countries["features"]:
+            if shape(f["geometry"]).contains(Point(lon, lat)):
+                return str(f["properties"]["iso_a2"])
+        return ""
+
+    assert country_at(34.1, 45.3) == "UA"  # Simferopol (Natural Earth's de facto view: RU)
+    assert country_at(33.53, 44.6) == "UA"  # Sevastopol
+    assert country_at(37.6, 55.75) == "RU"  # Moscow
+    assert country_at(36.6, 50.6) == "RU"  # Belgorod, across the Ukrainian border
+
+
 def test_load_basemap_errors(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="build_basemap"):
         load_basemap(tmp_path)
