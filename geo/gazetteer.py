@@ -79,6 +79,8 @@ def normalize(name: str) -> str:
     >>> normalize("Ōsaka")
     'osaka'
     """
+    if name.isalnum() and name.isascii():  # one plain word, the common case: just the case
+        return name.lower()
     text = name.translate(_QUOTES)
     if not text.isascii():  # accents and other marks come off; plain ASCII skips this
         text = unicodedata.normalize("NFKD", text)
