@@ -229,6 +229,15 @@ class Gazetteer:
         key = normalize(name)
         return key == normalize(place.name) or f"{key}\t{place.id}" in self._preferred
 
+    def is_nickname(self, name: str, place: Place) -> bool:
+        """Whether ``name`` is only another name of the place: a GeoNames alternate name that
+        is not its own, shares no word with its own and is no respelling of it ("Garden City"
+        for Singapore, "Chopin" for Chopinzinho; but "Kiev" is Kyiv)."""
+        if place.source != "geonames" or self.is_own_name(name, place):
+            return False
+        key, own = normalize(name), normalize(place.name)
+        return not set(key.split()) & set(own.split()) and not respelling(key, own)
+
     def starts_name(self, word: str) -> bool:
         """Whether some name begins with this word (the recognizer's pre-filter)."""
         key = normalize(word)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from geo.errors import DataFileError
-from geo.gazetteer import Gazetteer, normalize, respelling
+from geo.gazetteer import Gazetteer, normalize
 from geo.model import Mention, Place
 
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
@@ -567,19 +567,12 @@ def _important_or_cued(ctx: _Context, m: _Match, surface: str) -> bool:
 
 
 def _nickname_only(ctx: _Context, surface: str, top: Place) -> bool:
-    """Whether every place called ``surface`` has it only as another name: one sharing no
-    word with its own and no spelling variant of it ("Douma" is Dūmā; "Chopin" is not
-    Chopinzinho)."""
-    if top.source != "geonames" or ctx.gaz.is_own_name(surface, top):
+    """Whether every place called ``surface`` has it only as another name (see
+    :meth:`Gazetteer.is_nickname`: "Chopin" for Chopinzinho, but "Douma" is Dūmā)."""
+    if not ctx.gaz.is_nickname(surface, top):
         return False  # the common case, decided without fetching the other places
-    key = normalize(surface)
-    words = set(key.split())
-    return not any(
-        p.source != "geonames"
-        or ctx.gaz.is_own_name(surface, p)
-        or words & set(normalize(p.name).split())
-        or respelling(key, normalize(p.name))
-        for p in ctx.gaz.candidates(surface, limit=MAX_NAME_CHECK)
+    return all(
+        ctx.gaz.is_nickname(surface, p) for p in ctx.gaz.candidates(surface, limit=MAX_NAME_CHECK)
     )
 
 

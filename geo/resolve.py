@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from geo.gazetteer import Gazetteer, normalize, respelling
+from geo.gazetteer import Gazetteer, normalize
 from geo.model import Mention, Place, Resolution
 
 #: Score weights (see module docstring).
@@ -74,7 +74,7 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
     for key, ms in by_key.items():
         cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
         named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
-        nicknames = frozenset(p.id for p in cands if _nickname(p, named, key))
+        nicknames = frozenset(p.id for p in cands if gaz.is_nickname(ms[0].text, p))
         groups.append(_Group(key, tuple(ms), cands, named, nicknames))
     return groups
 
@@ -85,15 +85,6 @@ def _clear(cands: Sequence[Place]) -> bool:
         return False
     runner = cands[1].score if len(cands) > 1 else 0.0
     return len(cands) == 1 or cands[0].score - runner > CLEAR_MARGIN
-
-
-def _nickname(place: Place, named: frozenset[str], key: str) -> bool:
-    """An alternate name (``key``) sharing no word with the place's own and no respelling of
-    it ("Garden City" for Singapore, "Venice" for Dayton; but "Kiev" is Kyiv)."""
-    if place.id in named or place.source != "geonames":
-        return False
-    own = normalize(place.name)
-    return not set(key.split()).intersection(own.split()) and not respelling(key, own)
 
 
 def _votes(group: _Group) -> Counter[str]:
@@ -204,7 +195,7 @@ def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
     for other in anchors:
         if abs(place.lat - other.lat) * 111.2 > NEAR_KM:  # quick reject, before haversine
             continue
-        # An area's point says little about what lies 400 km from it: nearness to a region
+        # An area's point says little about what lies 250 km from it: nearness to a region
         # counts only well inside a small one (a county), not across a large one (a state).
         reach = NEAR_KM if other.kind in _POINT_KINDS else NEAR_AREA_KM
         # Another place, not this one under another record ("Rajin Port" for Rajin the town).

@@ -636,3 +636,21 @@ def test_blocked_pairs_are_never_indexed_own_name_or_alias() -> None:
     assert [p.id for p in gaz.candidates("Korea")] == ["x:2"]
     gaz = Gazetteer(places, [("Korea", "x:2")], blocked={"korea\tx:2"})
     assert [p.id for p in gaz.candidates("Korea")] == ["x:1"]
+
+
+def test_a_nickname_is_another_name_sharing_no_word_and_no_respelling() -> None:
+    gn = {"source": "geonames"}
+    places = [
+        Place("sg", "Singapore", "city", 1.29, 103.85, "SG", population=5_600_000, **gn),
+        Place("kv", "Kyiv", "city", 50.45, 30.52, "UA", population=2_900_000, **gn),
+        Place("gc", "Garden City", "city", 40.7, -73.6, "US", population=22_000, **gn),
+        Place("ch", "Chopinzinho", "city", -25.9, -52.5, "BR", population=20_000, **gn),
+        Place("at", "Atlantic Ocean", "ocean", 30.0, -40.0, "", source="naturalearth"),
+    ]
+    aliases = [("Garden City", "sg"), ("Kiev", "kv"), ("Chopin", "ch"), ("Atlantic", "at")]
+    gaz = Gazetteer(places, aliases)
+    sg, kv, gc, ch, at = places
+    assert gaz.is_nickname("Garden City", sg) and gaz.is_nickname("Chopin", ch)
+    assert not gaz.is_nickname("Garden City", gc)  # its own name
+    assert not gaz.is_nickname("Kiev", kv)  # a respelling
+    assert not gaz.is_nickname("Atlantic", at)  # shares a word (and is no GeoNames name)
