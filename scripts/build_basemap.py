@@ -46,12 +46,14 @@ def countries(src: Path) -> gpd.GeoDataFrame:
 
 
 def _by_codes(gdf: gpd.GeoDataFrame, src: Path) -> gpd.GeoDataFrame:
-    """Move the admin-1 units whose ISO 3166-2 code names another country than Natural
-    Earth's de facto one (Crimea and Sevastopol: UA-43, UA-40, drawn inside Russia) to the
-    country of their code, as the gazetteer does (see scripts/build_gazetteer.py)."""
+    """Move the admin-1 units whose codes name another country than Natural Earth's de facto
+    one (Crimea and Sevastopol: UA-43, UA-40, drawn inside Russia) to the country of their
+    codes, by the gazetteer's rule (``build_gazetteer.admin1_country``)."""
+    from build_gazetteer import admin1_country  # the same rule as the gazetteer
+
     units = gpd.read_file(src / "admin_1_states_provinces_50m.geojson")
-    code = units["iso_3166_2"].fillna("").str.split("-").str[0]
-    moved = units[(code.str.len() == 2) & (code != units["iso_a2"])]
+    code = units.apply(admin1_country, axis=1)
+    moved = units[code != units["iso_a2"]]
     out = gdf.copy()
     for (de_facto, de_jure), group in moved.groupby([moved["iso_a2"], code[moved.index]]):
         area = shapely.union_all(group.geometry.values)

@@ -26,8 +26,9 @@ import os
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -292,7 +293,7 @@ def _subunits(ne: Path) -> Iterator[Row]:
             yield (f"gn:{gid}", "admin1", lat, lon, iso, code, 0, "naturalearth", unit)
 
 
-def _admin1_country(p: dict) -> str:  # type: ignore[type-arg]
+def admin1_country(p: Mapping[str, Any]) -> str:
     """The country of an admin-1 unit: the one its ISO 3166-2 code names, where GeoNames'
     admin-1 code agrees.
 
@@ -317,7 +318,7 @@ def _admin1(ne: Path, aliases: list[tuple[str, str]]) -> Iterator[Row]:
             continue
         code = p.get("gn_a1_code") or ""
         lat, lon = centres.get(p.get("ne_id"), (p["latitude"], p["longitude"]))
-        yield (pid, "admin1", lat, lon, _admin1_country(p), code, 0, "naturalearth", name)
+        yield (pid, "admin1", lat, lon, admin1_country(p), code, 0, "naturalearth", name)
         names = {p.get("name"), p.get("gns_name"), p.get("woe_name"), p.get("gn_name")}
         names |= set((p.get("name_alt") or "").split("|"))
         type_en = (p.get("type_en") or "").strip()
@@ -366,7 +367,7 @@ class _Countries:
     within :data:`_COAST_DEGREES`: ports and islets sit on or off the generalised coast).
 
     Where the admin-1 unit nearest the point belongs to another country by its codes than by
-    Natural Earth's de facto worldview (Crimea, Sevastopol: see :func:`_admin1_country`), the
+    Natural Earth's de facto worldview (Crimea, Sevastopol: see :func:`admin1_country`), the
     codes decide, as they do for the unit itself.
     """
 
@@ -385,7 +386,7 @@ class _Countries:
         self.geoms = geoms
         self.tree = STRtree(geoms)
         units = _load(ne, "admin_1_states_provinces_10m_points")
-        self.unit_codes = [(u["properties"].get("iso_a2"), _admin1_country(u["properties"]))
+        self.unit_codes = [(u["properties"].get("iso_a2"), admin1_country(u["properties"]))
                            for u in units]  # fmt: skip
         self.units = STRtree([Point(*u["geometry"]["coordinates"]) for u in units])
 
