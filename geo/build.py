@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +31,7 @@ from shapely.geometry import mapping
 
 from geo import _fault, layers, routes, store
 from geo._lock import writer_lock
-from geo.corpus import load_articles, passage_at, passages
+from geo.corpus import passage_at, passages, read_corpus
 from geo.errors import DataFileError
 from geo.geocode import online_fallback
 from geo.model import Article, Mention, Place, Resolution, StoredMention
@@ -218,12 +219,24 @@ def _read_state(path: Path) -> _State:
     """Stored (hash, version) and metadata per article, the routes key and the build id."""
     if not path.is_file():
         return _State()
+    with store.Store(path) as st, st.snapshot():
+        meta = {a.id: a for a in st.articles()}
+        return _State(st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"))
+
+
+def _usable_state(path: Path) -> tuple[_State, list[str]]:
+    """The store's state; a store that cannot be read (a corrupt file, another schema) is
+    moved aside with a warning and built afresh: everything in it comes from the article
+    folder and the data files, so nothing is lost."""
     try:
-        with store.Store(path) as st, st.snapshot():
-            meta = {a.id: a for a in st.articles()}
-            return _State(st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"))
-    except DataFileError:
-        return _State()
+        return _read_state(path), []
+    except (DataFileError, sqlite3.DatabaseError) as err:
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{path}{suffix}")
+            if part.exists():
+                part.rename(f"{aside}{suffix}")
+        return _State(), [f"{err}: moved it to {str(aside)!r} and built the atlas afresh"]
 
 
 @dataclass(slots=True)
@@ -234,10 +247,11 @@ class _Plan:
     meta_changed: list[Article]
     hashes: dict[str, str]
     key: str
+    skipped: list[str]
 
 
 def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
-    articles = load_articles(folder)
+    articles, skipped = read_corpus(folder)
     key = version_key(cfg.data_dir, online=cfg.online)
     hashes = {a.id: content_hash(a) for a in articles}
     todo = [a for a in articles if state.hashes.get(a.id) != (hashes[a.id], key)]
@@ -246,7 +260,7 @@ def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
         a for a in articles if a.id not in parsing and state.meta.get(a.id) != replace(a, text="")
     ]
     removed = sorted(set(state.hashes) - set(hashes))
-    return _Plan(articles, todo, removed, retitled, hashes, key)
+    return _Plan(articles, todo, removed, retitled, hashes, key, skipped)
 
 
 def build(
@@ -275,8 +289,9 @@ def build(
 
 def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> BuildReport:
     path = store.store_path(cfg.data_dir)
-    state = _read_state(path)
+    state, healed = _usable_state(path)
     plan = _plan(cfg, folder, state)
+    plan.skipped[:0] = healed
     build_id = state.build_id
     lazy = _Parser(cfg)
     results = (parse_many or lazy.parse_many)([(a.id, a.text) for a in plan.todo])
@@ -297,7 +312,7 @@ def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> 
         layers.publish(cfg.data_dir, _layer_files(path), name=build_id)
     with store.Store(path) as st, st.snapshot():
         counts = st.counts()
-        warnings = [*lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
+        warnings = [*plan.skipped, *lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
     return BuildReport(
         layers.layers_dir(cfg.data_dir), counts["articles"], counts["mentions"],
         counts["places"], counts["routes"], len(parsed), len(plan.removed), tuple(warnings),
@@ -344,6 +359,10 @@ def ensure_built(cfg: Settings) -> BuildReport | None:
     """Build the atlas when there is no committed build yet (a fresh clone), waiting for a
     build already running; returns the report if this call built it."""
     path = store.store_path(cfg.data_dir)
-    if _read_state(path).build_id and layers.published_build(cfg.data_dir):
-        return None
+    try:
+        if _read_state(path).build_id and layers.published_build(cfg.data_dir):
+            return None
+    except (DataFileError, sqlite3.DatabaseError):
+        pass  # the build moves it aside and says so
+
     return build(cfg, wait=True)
