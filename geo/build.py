@@ -27,8 +27,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import mapping
-
 from geo import _fault, layers, routes, store
 from geo._lock import writer_lock
 from geo.corpus import passage_at, passages, read_corpus
@@ -170,6 +168,8 @@ def _route_pairs(
     path = data_dir / ROUTES_FILE
     if not path.is_file():
         raise DataFileError(f"routes file {str(path)!r} is missing; restore it from git")
+    from shapely.geometry import mapping  # noqa: PLC0415  (only when routes are redrawn)
+
     frame = routes.build_routes(path, parser.gazetteer, texts)
     pairs = []
     for row in frame.to_dict(orient="records"):
@@ -294,8 +294,10 @@ def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> 
     plan.skipped[:0] = healed
     build_id = state.build_id
     lazy = _Parser(cfg)
-    results = (parse_many or lazy.parse_many)([(a.id, a.text) for a in plan.todo])
-    parsed = list(zip(plan.todo, results, strict=True))
+    parsed = []
+    if plan.todo:  # the parser (and its gazetteer) is loaded only when there is work
+        results = (parse_many or lazy.parse_many)([(a.id, a.text) for a in plan.todo])
+        parsed = list(zip(plan.todo, results, strict=True))
     new_routes_key = _routes_key(cfg.data_dir, plan.key, plan.hashes)
     route_data = None
     if new_routes_key != state.routes_key:
