@@ -129,7 +129,7 @@ def bench_corpus(name: str, seeds: Path, extra: str) -> dict[str, object]:
     new = seeds / "zz_added.txt"
     new.write_text(extra, encoding="utf-8")
     try:
-        added, added_mb, added_report = run(build, env)
+        added, _, added_report = run(build, env)
     finally:
         new.unlink()
         run(build, env)
@@ -148,7 +148,8 @@ def bench_corpus(name: str, seeds: Path, extra: str) -> dict[str, object]:
         "fresh process with load s": round(load, 2),
         "store MB": round(size_mb(data / "atlas.sqlite"), 1),
         "layers MB": round(size_mb(layers), 1),
-        "layers (mentions, places) MB": f"{size_mb(layers / 'mentions.geojson'):.1f}, {size_mb(layers / 'places.geojson'):.2f}",
+        "mentions layer MB": round(size_mb(layers / "mentions.geojson"), 1),
+        "places layer MB": round(size_mb(layers / "places.geojson"), 2),
         "add report": added_report.splitlines()[0],
     }
 
