@@ -242,8 +242,17 @@ def test_read_curated_good(tmp_path):
     assert blocked == {"khasan\tgn:2"}
 
 
-def test_missing_curated_file_is_empty(tmp_path):
-    assert read_curated(tmp_path / "curated.toml") == ([], [], set())
+def test_missing_curated_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "curated.toml"
+    with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
+        read_curated(path)
+    assert "missing" in str(info.value)
+
+
+def test_empty_curated_file_is_fine(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text("# nothing curated yet\n", encoding="utf-8")
+    assert read_curated(path) == ([], [], set())
 
 
 ENTRY = 'id = "cur:x"\nname = "X"\nkind = "city"\nlat = 1.0\nlon = 2.0\n'
@@ -252,7 +261,7 @@ ENTRY = 'id = "cur:x"\nname = "X"\nkind = "city"\nlat = 1.0\nlon = 2.0\n'
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [
-        (ENTRY.replace('"city"', '"town"'), "kind 'town'"),
+        (ENTRY.replace('"city"', '"town"'), "field 'kind' is 'town'"),
         (ENTRY.replace("lat = 1.0", "lat = 91.0"), "91.0"),
         (ENTRY.replace("lat = 1.0", "lat = -90.5"), "-90.5"),
         (ENTRY.replace("lon = 2.0", "lon = 180.5"), "180.5"),
@@ -263,14 +272,48 @@ ENTRY = 'id = "cur:x"\nname = "X"\nkind = "city"\nlat = 1.0\nlon = 2.0\n'
         (ENTRY + "population = inf\n", "population"),
         (ENTRY + "population = nan\n", "population"),
         (ENTRY + 'population = "many"\n', "population"),
+        (ENTRY + "population = 1.5\n", "'population'"),
+        (ENTRY + "population = -3\n", "'population'"),
+        (ENTRY.replace('"X"', "7"), "'name'"),
+        (ENTRY.replace("lat = 1.0", "lat = true"), "'lat'"),
+        (ENTRY + "score = 3.0\n", "'score'"),
+        (ENTRY + 'aliases = "Why"\n', "'aliases'"),
+        (ENTRY + "aliases = [1, 2]\n", "'aliases'"),
+        (ENTRY + "country = 12\n", "'country'"),
     ],
 )
 def test_read_curated_bad_entry(tmp_path, entry, problem):
     path = tmp_path / "curated.toml"
-    path.write_text("[[place]]\n" + entry, encoding="utf-8")
+    path.write_text(f"[[place]]\n{ENTRY}\n[[place]]\n" + entry, encoding="utf-8")
     with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
         read_curated(path)
     assert problem in str(info.value)
+    assert "[[place]] entry 2" in str(info.value)  # the entry, counted from 1
+
+
+def test_an_alias_of_an_unknown_id_names_file_entry_and_field(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text(
+        '[[alias]]\nid = "gn:4"\nnames = ["Rason"]\n\n[[alias]]\nid = "gn:404"\nnames = ["X"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
+        read_curated(path, {"gn:4"})
+    message = str(info.value)
+    assert "[[alias]] entry 2 (id 'gn:404')" in message
+    assert "field 'id'" in message
+
+
+def test_an_alias_may_name_a_curated_place(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text("[[place]]\n" + ENTRY + '[[alias]]\nid = "cur:x"\nnames = ["Ex"]\n')
+    assert read_curated(path, set())[1] == [("Ex", "cur:x")]
+
+
+def test_load_rejects_an_alias_of_an_unknown_id(tmp_path):
+    data = make_data(tmp_path, '[[alias]]\nid = "gn:99"\nnames = ["Nowhere"]\n')
+    with pytest.raises(DataFileError, match="gn:99"):
+        gazetteer.load(data, cache_dir=tmp_path / "cache")
 
 
 @pytest.mark.parametrize(
@@ -451,11 +494,12 @@ def test_same_size_edit_invalidates_the_cache(tmp_path):
     assert "Aaaaa" not in gaz
 
 
-def test_adding_curated_file_invalidates_the_cache(tmp_path):
+def test_missing_curated_file_fails_the_load_naming_it(tmp_path):
     data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
     curated = data / "gazetteer" / "curated.toml"
     curated.unlink()
-    assert "Rason" not in gazetteer.load(data, cache_dir=cache)
+    with pytest.raises(DataFileError, match=re.escape(str(curated))):
+        gazetteer.load(data, cache_dir=cache)
     curated.write_text('[[alias]]\nid = "gn:4"\nnames = ["Rason"]\n', encoding="utf-8")
     assert "Rason" in gazetteer.load(data, cache_dir=cache)
 
@@ -476,15 +520,33 @@ def stale_module_pickle(gaz: Gazetteer) -> bytes:
         lambda gaz: pickle.dumps({"not": "a gazetteer"}),
         lambda gaz: pickle.dumps(gaz).replace(b"Gazetteer", b"Gazetteex"),
         stale_module_pickle,
+        lambda gaz: b"\x80\x63.",  # ValueError: unsupported pickle protocol
+        lambda gaz: b"\x80\x04K\x01.",  # a valid pickle of an int
+        lambda gaz: pickle.dumps(gaz)[:-1000],
+        lambda gaz: bytes(range(256)) * 4,
+        lambda gaz: pickle.dumps(gaz)[:20] + b"\xff" * 200,
     ],
-    ids=["empty", "garbage", "truncated", "foreign", "renamed-class", "renamed-module"],
+    ids=[
+        "empty",
+        "garbage",
+        "truncated",
+        "foreign",
+        "renamed-class",
+        "renamed-module",
+        "bad-protocol",
+        "an-int",
+        "truncated-late",
+        "binary-noise",
+        "overwritten",
+    ],
 )
 def test_corrupt_cache_is_rebuilt(tmp_path, corrupt):
     data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
     good = gazetteer.load(data, cache_dir=cache)
     (pickled,) = cache.glob("gazetteer-*.pickle")
     pickled.write_bytes(corrupt(good))
-    again = gazetteer.load(data, cache_dir=cache)
+    with pytest.warns(RuntimeWarning, match="rebuilding"):
+        again = gazetteer.load(data, cache_dir=cache)
     assert again.places() == good.places()
     with pickled.open("rb") as fh:  # and the cache is repaired
         assert isinstance(pickle.load(fh), Gazetteer)
