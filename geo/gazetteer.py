@@ -9,6 +9,9 @@ The gazetteer is built by ``scripts/build_gazetteer.py`` from GeoNames (through 
     (``score``, when given, is the record's prior; see ``scripts/build_gazetteer.py``)
 ``aliases.tsv.gz``
     one row per alternate name: ``name id`` (the place's own name is always indexed)
+``shapes.tsv.gz``
+    one row per river: ``id countries lat,lon;lat,lon;...``, a simplified sample of its line
+    and the countries it flows through
 
 Loading parses both once and keeps a pickled index in the cache folder, keyed on the files'
 sizes and modification times, so a warm load is a single ``pickle.load``.
@@ -40,8 +43,9 @@ from geo.model import KINDS, Place
 
 PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
+SHAPES_FILE = "shapes.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 8
+_INDEX_VERSION = 9
 _NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
 _POPULATION = 7
 _MEMO_SIZE = 50_000
@@ -112,6 +116,23 @@ def respelling(a: str, b: str) -> bool:
     return m.quick_ratio() >= RESPELLING_MIN and m.ratio() >= RESPELLING_MIN
 
 
+_PORT_KINDS = frozenset({"port", "city"})
+_PORT_OF = re.compile(r"^(?:port of |harbou?r of )(.+)$|^(.+?) (?:port|harbou?r|seaport)$")
+
+
+def _port_of(key: str) -> str:
+    """The town of a normalized port name: "port of rason" and "rason port" -> "rason"."""
+    if "port" not in key and "harbo" not in key:
+        return ""
+    m = _PORT_OF.match(key)
+    return (m.group(1) or m.group(2)) if m else ""
+
+
+def _vertices(text: str) -> tuple[tuple[float, float], ...]:
+    pairs = (pt.split(",") for pt in text.split(";") if pt)
+    return tuple((float(lat), float(lon)) for lat, lon in pairs)
+
+
 def prior(kind: str, population: int) -> float:
     """Importance of a record before any context: kind first, then population.
 
@@ -144,6 +165,9 @@ class Gazetteer:
     preferred
         ``(name, place_id)`` aliases that count as the place's own name when names compete
         (the curated file's: someone decided that "Atlantic" means the ocean).
+    shapes
+        ``(place_id, "CC CC", "lat,lon;lat,lon;...")``: the line of a river and the countries
+        it flows through (see :meth:`line`).
     """
 
     def __init__(
@@ -152,6 +176,7 @@ class Gazetteer:
         aliases: Iterable[tuple[str, str]] = (),
         blocked: Collection[str] = (),
         preferred: Iterable[tuple[str, str]] = (),
+        shapes: Iterable[tuple[str, str, str]] = (),
     ) -> None:
         # id, name, kind, lat, lon, country, admin1, population, source, score
         self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
@@ -174,6 +199,10 @@ class Gazetteer:
                 continue
             if pos not in index.setdefault(key, []):
                 index[key].append(pos)
+        for key in [k for k in index if "-" in k]:  # "Ra-son", "Ra son", "Rason"
+            for variant in (key.replace("-", " "), key.replace("-", "")):
+                index.setdefault(variant, [])
+                index[variant].extend(i for i in index[key] if i not in index[variant])
         scores = self._cols[9]
         self._index: dict[str, int | tuple[int, ...]] = {
             k: v[0] if len(v) == 1 else tuple(sorted(v, key=lambda i: -scores[i]))
@@ -184,6 +213,7 @@ class Gazetteer:
             array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
             for n, c in enumerate(self._cols)
         )
+        self._lines = {pid: (tuple(cc.split()), _vertices(pts)) for pid, cc, pts in shapes}
         self._preferred = frozenset(f"{normalize(n)}\t{i}" for n, i in preferred)
         self._dotted = frozenset(dotted)
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
@@ -250,9 +280,24 @@ class Gazetteer:
         """Whether an already normalized name is written with a final full stop ("Calif.")."""
         return key in self._dotted
 
-    def has_key(self, key: str) -> bool:
-        """Whether an already normalized name is in the index (the recognizer's hot path)."""
-        return key in self._index
+    def has_key(self, key: str, *, variants: bool = False) -> bool:
+        """Whether an already normalized name is in the index (the recognizer's hot path);
+        with ``variants`` a port's other forms count too ("Rason Port", "Port of Rason")."""
+        if key in self._index:
+            return True
+        return variants and bool(port := _port_of(key)) and port in self._index
+
+    def line(self, place_id: str) -> tuple[tuple[float, float], ...]:
+        """The ``(lat, lon)`` vertices of a river's simplified line (empty for other places)."""
+        found = self._lines.get(place_id)
+        return found[1] if found else ()
+
+    def countries_of(self, place: Place) -> tuple[str, ...]:
+        """The countries a place lies in: its own, or those a river flows through."""
+        found = self._lines.get(place.id)
+        if found and found[0]:
+            return found[0]
+        return (place.country,) if place.country else ()
 
     def candidates(self, name: str, *, limit: int | None = None) -> list[Place]:
         """Return the places called ``name``, most important first (empty if none)."""
@@ -264,7 +309,9 @@ class Gazetteer:
         if found is None:
             if len(cache) > _MEMO_SIZE:
                 cache.clear()
-            hit = self._index.get(key, ())
+            hit = self._index.get(key)
+            if hit is None:  # "Port of Rason", "Rason Port": the port or port town
+                hit = tuple(self._by_kind(self._index.get(_port_of(key), ()), _PORT_KINDS))
             positions = (hit,) if isinstance(hit, int) else hit
             made = self.__dict__.setdefault("_made", {})  # one Place per record, any limit
             if len(made) > _MEMO_SIZE:
@@ -273,6 +320,10 @@ class Gazetteer:
                 made.get(i) or made.setdefault(i, self._place(i)) for i in positions[:limit]
             )
         return found  # type: ignore[no-any-return]
+
+    def _by_kind(self, hit: int | tuple[int, ...], kinds: frozenset[str]) -> Iterator[int]:
+        kind = self._cols[2]
+        return (i for i in ((hit,) if isinstance(hit, int) else hit) if kind[i] in kinds)
 
     def lookup(self, name: str) -> Place:
         """Return the most important place called ``name``.
@@ -515,7 +566,10 @@ def _build(data_dir: Path) -> Gazetteer:
     aliases = read_aliases(gdir / ALIASES_FILE)
     known = {p.id for p in places}
     cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, known)
-    return Gazetteer(places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases)
+    shapes = [(f[0], f[1], f[2]) for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3]
+    return Gazetteer(
+        places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases, shapes=shapes
+    )
 
 
 def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False) -> Gazetteer:
@@ -528,7 +582,7 @@ def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False)
     faster; it affects the whole process, so it is the caller's choice.
     """
     gdir = data_dir / "gazetteer"
-    paths = [gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / CURATED_FILE]
+    paths = [gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / SHAPES_FILE, gdir / CURATED_FILE]
     folder = hashlib.sha256(str(gdir.resolve()).encode()).hexdigest()[:8]
     cache = cache_dir / f"gazetteer-{folder}-{_fingerprint(paths)}.pickle" if cache_dir else None
     if cache and cache.exists():

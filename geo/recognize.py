@@ -252,7 +252,8 @@ def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None
         lowercase = tok.is_word and not tok.is_cap
         if lowercase and tok.text not in _CONNECTORS and tok.text.lower() not in _SUFFIXES:
             break
-        if _can_end(tok) and gaz.has_key(key := normalize(text[first.start : tok.end])):
+        key = normalize(text[first.start : tok.end]) if _can_end(tok) else ""
+        if key and gaz.has_key(key, variants=tok.is_cap and j > i):
             best = _Match(i, j, first.start, tok.end)
             dot = tokens[j + 1] if j + 1 < tokens.n else None
             if dot and dot.text == "." and dot.start == tok.end and gaz.abbreviation(key):

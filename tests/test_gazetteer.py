@@ -374,6 +374,7 @@ def make_data(root: Path, curated: str = "") -> Path:
         ["DPRK", "gn:4"],
         ["lonely"],  # short rows are skipped
     ])  # fmt: skip
+    write_tsv(gdir / "shapes.tsv.gz", [["gn:3", "CN KP RU", "42.9,129.9;42.42,130.64"]])
     (gdir / "curated.toml").write_text(curated, encoding="utf-8")
     return root
 
@@ -407,7 +408,7 @@ def test_without_block_the_alias_matches_both(tmp_path):
     assert [p.id for p in gaz.candidates("Khasan")] == ["gn:1", "gn:2"]  # bigger first
 
 
-@pytest.mark.parametrize("missing", ["places.tsv.gz", "aliases.tsv.gz"])
+@pytest.mark.parametrize("missing", ["places.tsv.gz", "aliases.tsv.gz", "shapes.tsv.gz"])
 def test_missing_data_file_is_a_data_file_error(tmp_path, missing):
     data = make_data(tmp_path)
     (data / "gazetteer" / missing).unlink()
@@ -716,3 +717,70 @@ def test_a_nickname_is_another_name_sharing_no_word_and_no_respelling() -> None:
     assert not gaz.is_nickname("Garden City", gc)  # its own name
     assert not gaz.is_nickname("Kiev", kv)  # a respelling
     assert not gaz.is_nickname("Atlantic", at)  # shares a word (and is no GeoNames name)
+
+
+# --------------------------------------------------------------------------- issue 12 data
+
+
+@pytest.mark.parametrize(
+    ("name", "state"),
+    [("Laurel County", "US.KY"), ("Orleans Parish", "US.LA"), ("Anderson County", "US.SC")],
+)
+def test_us_counties_parishes_are_regions_of_their_state(real, name, state):
+    found = [p for p in real.candidates(name, limit=10) if p.kind == "region"]
+    assert any(p.admin1 == state and p.country == "US" for p in found)
+
+
+def test_a_bare_county_name_is_not_a_county(real):
+    assert all(p.kind != "region" for p in real.candidates("Laurel", limit=25))
+
+
+@pytest.mark.parametrize(
+    ("name", "lat", "lon"),
+    [
+        ("Heathrow", 51.47, -0.46),
+        ("Gatwick", 51.15, -0.19),
+        ("London Heathrow Airport", 51.47, -0.46),
+    ],
+)
+def test_major_airports_by_name(real, name, lat, lon):
+    top = real.lookup(name)
+    assert top.kind == "facility"
+    assert (round(top.lat, 1), round(top.lon, 1)) == (round(lat, 1), round(lon, 1))
+
+
+def test_airport_codes_and_person_named_airports_are_not_names(real):
+    assert "LHR" not in real and "JFK" not in real
+    kennedy = real.candidates("Kennedy", limit=25)
+    assert all(p.kind != "facility" for p in kennedy)  # John F Kennedy International Airport
+    assert real.lookup("Bonn").kind == "city"  # not Cologne Bonn Airport
+
+
+def test_korean_romanisations_share_one_record(real):
+    ids = {real.lookup(n).id for n in ("Nampho", "Nampo", "Namp'o")}
+    assert len(ids) == 1
+
+
+def test_port_forms_find_the_port_town_in_the_recognizer_only(real):
+    assert real.has_key("port of rason", variants=True)
+    assert real.has_key("rason port", variants=True)
+    assert not real.has_key("rason port")
+    assert real.lookup("Port of Rason").country == "KP"
+    assert not real.has_key("port of nowhereville", variants=True)
+
+
+def test_hyphen_and_space_spellings_are_one_name(tmp_path):
+    gaz = Gazetteer([place("a:1", "Asia-Pacific", "region"), place("a:2", "Ra-son")])
+    assert gaz.lookup("Asia Pacific").id == "a:1"
+    assert gaz.lookup("Rason").id == "a:2"
+
+
+def test_a_river_has_its_line_and_countries(real):
+    river = next(p for p in real.candidates("Ussuri River") if p.kind == "river")
+    assert set(real.countries_of(river)) == {"CN", "RU"}
+    line = real.line(river.id)
+    assert len(line) > 10
+    assert all(42 < lat < 49 and 130 < lon < 136 for lat, lon in line)
+    city = real.lookup("Vladivostok")
+    assert real.line(city.id) == ()
+    assert real.countries_of(city) == ("RU",)
