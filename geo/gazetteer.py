@@ -117,12 +117,12 @@ def respelling(a: str, b: str) -> bool:
 
 
 _PORT_KINDS = frozenset({"port", "city"})
-_PORT_OF = re.compile(r"^(?:port of |harbou?r of )(.+)$|^(.+?) (?:port|harbou?r|seaport)$")
+_PORT_OF = re.compile(r"^port of (.+)$|^(.+?) (?:port|seaport)$")
 
 
 def _port_of(key: str) -> str:
     """The town of a normalized port name: "port of rason" and "rason port" -> "rason"."""
-    if "port" not in key and "harbo" not in key:
+    if "port" not in key:
         return ""
     m = _PORT_OF.match(key)
     return (m.group(1) or m.group(2)) if m else ""
