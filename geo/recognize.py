@@ -48,6 +48,7 @@ _SUFFIXES = _words(
     """
     region province oblast krai kray river strait straits sea island islands peninsula
     county district state prefecture republic bay gulf valley mountains desert lake port
+    crossing platform
     """
 )
 _GLUE = frozenset("-‐–'’.&")

@@ -784,3 +784,26 @@ def test_a_river_has_its_line_and_countries(real):
     city = real.lookup("Vladivostok")
     assert real.line(city.id) == ()
     assert real.countries_of(city) == ("RU",)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "country"),
+    [
+        ("Bono Region", "admin1", "GH"),  # created in 2019
+        ("Bono region", "admin1", "GH"),
+        ("Demilitarized Zone", "region", ""),
+        ("DMZ", "region", ""),
+        ("Rafah crossing", "facility", "PS"),
+        ("Prirazlomnaya platform", "facility", "RU"),
+    ],
+)
+def test_curated_names_readers_use(real, name, kind, country):
+    top = real.lookup(name)
+    assert (top.kind, top.country, top.source) == (kind, country, "curated")
+
+
+def test_every_curated_place_names_its_source():
+    import tomllib
+
+    data = tomllib.loads((DATA / "gazetteer" / "curated.toml").read_text(encoding="utf-8"))
+    assert all(p.get("source") for p in data["place"])

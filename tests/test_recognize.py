@@ -167,6 +167,9 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Her flight from Heathrow was delayed.", ["Heathrow"]),
         ("Deputies in Laurel County found the car.", ["Laurel County"]),
         ("The US or Nato may respond.", ["US"]),  # two names are no list
+        ("Trucks waited at the Rafah crossing.", ["Rafah crossing"]),
+        ("Soldiers patrol the Demilitarized Zone.", ["Demilitarized Zone"]),
+        ("Voters in Ghana's Bono Region queued.", ["Ghana", "Bono Region"]),
     ],
 )  # fmt: skip
 def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str]) -> None:
