@@ -592,6 +592,8 @@ LIST_MIN = 3
 
 def _in_list(ctx: _Context, a: _Match, b: _Match) -> bool:
     """Whether ``b`` follows ``a`` in a list: "A, B", "A and B", "A, and B"."""
+    if b.first - a.last > 3:  # at most two tokens between: ", and"
+        return False
     between = "".join(ctx.tokens.text_at(j) for j in range(a.last + 1, b.first))
     return between.lower() in _LIST_JOINS and "\n" not in ctx.text[a.end : b.start]
 

@@ -282,13 +282,9 @@ def _evidence(
     )
 
 
-def _candidate_score(
-    place: Place, group: _Group, ev: _Evidence, others: Counter[str], focus: _Focus | None
-) -> float:
+def _candidate_score(place: Place, group: _Group, ev: _Evidence, others: Counter[str]) -> float:
     score = _score(place, group, others, others.total(), ev.gaz.countries_of(place))
     score += _near_bonus(place, ev.anchors)
-    if focus is not None:
-        score += _focus_bonus(place, group, focus, rival=_rival_named(group, place, others))
     starts = [m.start for m in group.mentions]
     if any(_qualified(place, ev.quals.get(s, ())) for s in starts):
         score += W_QUALIFIER
@@ -307,16 +303,17 @@ def _rival_named(group: _Group, place: Place, countries: Counter[str]) -> bool:
     return bool(top and top.country != place.country and countries.get(top.country, 0))
 
 
-def _focus_bonus(place: Place, group: _Group, focus: _Focus, *, rival: bool = False) -> float:
+def _focus_bonus(place: Place, group: _Group, focus: _Focus, others: list[Place], *,
+                 rival: bool = False) -> float:  # fmt: skip
     """The pull of the article's own geography: its main region (in the country most of its
-    names were placed in), and nearness to where the article's other names were placed."""
+    names were placed in), and nearness to ``others``, the places the article's other names
+    were given."""
     bonus = 0.0
     main = place.country == focus.country and not rival
     if place.admin1 and place.kind != "admin1" and main:
         votes, total = focus.region_votes(place, group.key)
         if votes >= FOCUS_MIN and total:
             bonus += W_FOCUS * min(1.0, 2 * votes / total)
-    others = [p for k, p in focus.chosen.items() if k != group.key and p.kind not in _VAST]
     if others and place.kind not in _VAST:
         km = min(_gap_km(place, o) for o in others)
         # Scaled by the prior, like the country's lift: a village near the story's places
@@ -342,22 +339,49 @@ def _quick_km(a: Place, b: Place) -> float:
     return 6371.0 * math.hypot(x, math.radians(b.lat - a.lat))
 
 
-def _resolve_groups(
-    groups: Sequence[_Group], ev: _Evidence, fallback: Fallback | None, focus: _Focus | None
-) -> dict[str, Resolution]:
-    chosen: dict[str, Resolution] = {}
+_Scored = dict[str, tuple[_Group, list[tuple[float, Place]]]]
+#: The most the article's focus can add: a candidate further behind cannot catch up.
+_MAX_FOCUS = W_FOCUS + W_COHERE
+
+
+def _score_groups(groups: Sequence[_Group], ev: _Evidence, fallback: Fallback | None) -> _Scored:
+    """Every candidate of every name with its score from the evidence around it."""
+    out: _Scored = {}
     for group in groups:
         cands = list(group.candidates)
         if not cands and fallback is not None:
             found = fallback(group.mentions[0].text)
             cands = [found] if found else []
-        if focus is not None and len(cands) == 1 and group.key in focus.chosen:
-            continue  # nothing to reconsider
         others = ev.countries - _votes(group)  # a name does not vote for its own reading
-        scored = [(_candidate_score(p, group, ev, others, focus), p) for p in cands]
-        res = _choose(group, _keep_named_country(group, scored))
+        out[group.key] = (group, [(_candidate_score(p, group, ev, others), p) for p in cands])
+    return out
+
+
+def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
+    """The scores again, with the pull of the article's own geography added: only for the
+    candidates that could still win with it."""
+    out: _Scored = {}
+    for key, (group, cands) in scored.items():
+        if len(cands) < 2:
+            out[key] = (group, cands)
+            continue
+        best = max(sc for sc, _ in cands)
+        places = [p for k, p in focus.chosen.items() if k != key and p.kind not in _VAST]
+        others = ev.countries - _votes(group)
+        out[key] = (group, [
+            (sc + _focus_bonus(p, group, focus, places, rival=_rival_named(group, p, others)), p)
+            if sc + _MAX_FOCUS >= best else (sc, p)
+            for sc, p in cands
+        ])  # fmt: skip
+    return out
+
+
+def _choose_all(scored: _Scored) -> dict[str, Resolution]:
+    chosen = {}
+    for key, (group, cands) in scored.items():
+        res = _choose(group, _keep_named_country(group, list(cands)))
         if res:
-            chosen[group.key] = res
+            chosen[key] = res
     return chosen
 
 
@@ -425,8 +449,9 @@ def resolve(
     """
     groups = _groups(mentions, gaz)
     ev = _evidence(text, mentions, groups, gaz)
-    first = _resolve_groups(groups, ev, fallback, None)
-    chosen = first | _resolve_groups(groups, ev, None, _first_reading(first))
+    scored = _score_groups(groups, ev, fallback)
+    first = _choose_all(scored)
+    chosen = _choose_all(_refocus(scored, _first_reading(first), ev))
     chosen = {k: _place_river(r, chosen, gaz) if r.place.kind == "river" else r
               for k, r in chosen.items()}  # fmt: skip
     out = []
