@@ -9,6 +9,9 @@ The gazetteer is built by ``scripts/build_gazetteer.py`` from GeoNames (through 
     (``score``, when given, is the record's prior; see ``scripts/build_gazetteer.py``)
 ``aliases.tsv.gz``
     one row per alternate name: ``name id`` (the place's own name is always indexed)
+``shapes.tsv.gz``
+    one row per river: ``id countries lat,lon;lat,lon;...``, a simplified sample of its line
+    and the countries it flows through
 
 Loading parses both once and keeps a pickled index in the cache folder, keyed on the files'
 sizes and modification times, so a warm load is a single ``pickle.load``.
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import tomllib
 import unicodedata
+import warnings
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -39,8 +43,9 @@ from geo.model import KINDS, Place
 
 PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
+SHAPES_FILE = "shapes.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 7
+_INDEX_VERSION = 9
 _NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
 _POPULATION = 7
 _MEMO_SIZE = 50_000
@@ -111,6 +116,23 @@ def respelling(a: str, b: str) -> bool:
     return m.quick_ratio() >= RESPELLING_MIN and m.ratio() >= RESPELLING_MIN
 
 
+_PORT_KINDS = frozenset({"port", "city"})
+_PORT_OF = re.compile(r"^port of (.+)$|^(.+?) (?:port|seaport)$")
+
+
+def _port_of(key: str) -> str:
+    """The town of a normalized port name: "port of rason" and "rason port" -> "rason"."""
+    if "port" not in key:
+        return ""
+    m = _PORT_OF.match(key)
+    return (m.group(1) or m.group(2)) if m else ""
+
+
+def _vertices(text: str) -> tuple[tuple[float, float], ...]:
+    pairs = (pt.split(",") for pt in text.split(";") if pt)
+    return tuple((float(lat), float(lon)) for lat, lon in pairs)
+
+
 def prior(kind: str, population: int) -> float:
     """Importance of a record before any context: kind first, then population.
 
@@ -143,6 +165,9 @@ class Gazetteer:
     preferred
         ``(name, place_id)`` aliases that count as the place's own name when names compete
         (the curated file's: someone decided that "Atlantic" means the ocean).
+    shapes
+        ``(place_id, "CC CC", "lat,lon;lat,lon;...")``: the line of a river and the countries
+        it flows through (see :meth:`line`).
     """
 
     def __init__(
@@ -151,6 +176,7 @@ class Gazetteer:
         aliases: Iterable[tuple[str, str]] = (),
         blocked: Collection[str] = (),
         preferred: Iterable[tuple[str, str]] = (),
+        shapes: Iterable[tuple[str, str, str]] = (),
     ) -> None:
         # id, name, kind, lat, lon, country, admin1, population, source, score
         self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
@@ -173,6 +199,10 @@ class Gazetteer:
                 continue
             if pos not in index.setdefault(key, []):
                 index[key].append(pos)
+        for key in [k for k in index if "-" in k]:  # "Ra-son", "Ra son", "Rason"
+            for variant in (key.replace("-", " "), key.replace("-", "")):
+                index.setdefault(variant, [])
+                index[variant].extend(i for i in index[key] if i not in index[variant])
         scores = self._cols[9]
         self._index: dict[str, int | tuple[int, ...]] = {
             k: v[0] if len(v) == 1 else tuple(sorted(v, key=lambda i: -scores[i]))
@@ -183,6 +213,7 @@ class Gazetteer:
             array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
             for n, c in enumerate(self._cols)
         )
+        self._lines = {pid: (tuple(cc.split()), _vertices(pts)) for pid, cc, pts in shapes}
         self._preferred = frozenset(f"{normalize(n)}\t{i}" for n, i in preferred)
         self._dotted = frozenset(dotted)
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
@@ -249,9 +280,24 @@ class Gazetteer:
         """Whether an already normalized name is written with a final full stop ("Calif.")."""
         return key in self._dotted
 
-    def has_key(self, key: str) -> bool:
-        """Whether an already normalized name is in the index (the recognizer's hot path)."""
-        return key in self._index
+    def has_key(self, key: str, *, variants: bool = False) -> bool:
+        """Whether an already normalized name is in the index (the recognizer's hot path);
+        with ``variants`` a port's other forms count too ("Rason Port", "Port of Rason")."""
+        if key in self._index:
+            return True
+        return variants and bool(port := _port_of(key)) and port in self._index
+
+    def line(self, place_id: str) -> tuple[tuple[float, float], ...]:
+        """The ``(lat, lon)`` vertices of a river's simplified line (empty for other places)."""
+        found = self._lines.get(place_id)
+        return found[1] if found else ()
+
+    def countries_of(self, place: Place) -> tuple[str, ...]:
+        """The countries a place lies in: its own, or those a river flows through."""
+        found = self._lines.get(place.id)
+        if found and found[0]:
+            return found[0]
+        return (place.country,) if place.country else ()
 
     def candidates(self, name: str, *, limit: int | None = None) -> list[Place]:
         """Return the places called ``name``, most important first (empty if none)."""
@@ -263,7 +309,9 @@ class Gazetteer:
         if found is None:
             if len(cache) > _MEMO_SIZE:
                 cache.clear()
-            hit = self._index.get(key, ())
+            hit = self._index.get(key)
+            if hit is None:  # "Port of Rason", "Rason Port": the port or port town
+                hit = tuple(self._by_kind(self._index.get(_port_of(key), ()), _PORT_KINDS))
             positions = (hit,) if isinstance(hit, int) else hit
             made = self.__dict__.setdefault("_made", {})  # one Place per record, any limit
             if len(made) > _MEMO_SIZE:
@@ -272,6 +320,10 @@ class Gazetteer:
                 made.get(i) or made.setdefault(i, self._place(i)) for i in positions[:limit]
             )
         return found  # type: ignore[no-any-return]
+
+    def _by_kind(self, hit: int | tuple[int, ...], kinds: frozenset[str]) -> Iterator[int]:
+        kind = self._cols[2]
+        return (i for i in ((hit,) if isinstance(hit, int) else hit) if kind[i] in kinds)
 
     def lookup(self, name: str) -> Place:
         """Return the most important place called ``name``.
@@ -346,65 +398,158 @@ def read_aliases(path: Path) -> list[tuple[str, str]]:
     return [(f[0], f[1]) for f in _read_tsv(path) if len(f) >= 2]
 
 
-def _curated_place(entry: dict[str, object], path: Path) -> tuple[Place, list[str]]:
-    try:
-        kind = str(entry["kind"])
-        lat, lon = float(entry["lat"]), float(entry["lon"])  # type: ignore[arg-type]
-        place = Place(
-            id=str(entry["id"]),
-            name=str(entry["name"]),
-            kind=kind,
-            lat=lat,
-            lon=lon,
-            country=str(entry.get("country", "")),
-            population=int(entry.get("population", 0)),  # type: ignore[call-overload]
-            source="curated",
-            score=float(entry.get("score", 0.0)),  # type: ignore[arg-type]
-        )
-    except (KeyError, TypeError, ValueError, OverflowError) as err:
-        raise DataFileError(f"{str(path)!r}: bad [[place]] entry {entry!r}: {err}") from err
-    if kind not in KINDS or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+_PLACE_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "name": (str,),
+    "kind": (str,),
+    "lat": (int, float),
+    "lon": (int, float),
+    "country": (str,),
+    "population": (int,),
+    "score": (int, float),
+    "source": (str,),
+    "aliases": (list,),
+}
+_REQUIRED = ("id", "name", "kind", "lat", "lon")
+
+
+def _where(path: Path, table: str, n: int, entry: object) -> str:
+    """How an error message names a curated entry: the file, the table, its number and id."""
+    pid = entry.get("id") if isinstance(entry, dict) else None
+    named = f" (id {pid!r})" if isinstance(pid, str) else ""
+    return f"{str(path)!r}: [[{table}]] entry {n}{named}"
+
+
+def _check_fields(entry: object, where: str) -> dict[str, Any]:
+    """Type-check a ``[[place]]`` table: required fields present, each of the right type."""
+    if not isinstance(entry, dict):
+        raise DataFileError(f"{where}: not a table but {entry!r}")
+    for name in _REQUIRED:
+        if name not in entry:
+            raise DataFileError(f"{where}: field {name!r} is missing")
+    for name, value in entry.items():
+        types = _PLACE_FIELDS.get(name)
+        bad = types is not None and (
+            isinstance(value, bool) or not isinstance(value, types)
+        )  # TOML's true is no number
+        if bad:
+            wanted = " or ".join(t.__name__ for t in types or ())
+            raise DataFileError(f"{where}: field {name!r} is {value!r}, not a {wanted}")
+    return entry
+
+
+def _curated_place(entry: object, where: str) -> tuple[Place, list[str]]:
+    e = _check_fields(entry, where)
+    lat, lon, kind = float(e["lat"]), float(e["lon"]), e["kind"]
+    if kind not in KINDS:
+        raise DataFileError(f"{where}: field 'kind' is {kind!r}; kinds are {', '.join(KINDS)}")
+    for name, value, bound in (("lat", lat, 90), ("lon", lon, 180)):
+        if not -bound <= value <= bound:  # also catches nan
+            raise DataFileError(f"{where}: field {name!r} is {value}, out of range")
+    score = float(e.get("score", 0.0))
+    if not 0.0 <= score <= 1.0:
+        raise DataFileError(f"{where}: field 'score' is {score}, not in 0..1")
+    if e.get("population", 0) < 0:
+        raise DataFileError(f"{where}: field 'population' is negative")
+    names = e.get("aliases", [])
+    if not all(isinstance(a, str) for a in names):
+        raise DataFileError(f"{where}: field 'aliases' must list strings, not {names!r}")
+    place = Place(
+        id=e["id"], name=e["name"], kind=kind, lat=lat, lon=lon, country=e.get("country", ""),
+        population=e.get("population", 0), source="curated", score=score,
+    )  # fmt: skip
+    return place, list(names)
+
+
+def _tables(data: dict[str, Any], table: str, path: Path) -> list[object]:
+    found = data.get(table, [])
+    if not isinstance(found, list):
         raise DataFileError(
-            f"{str(path)!r}: place {place.id!r} has kind {kind!r} or coordinates "
-            f"({lat}, {lon}) out of range; kinds are {', '.join(KINDS)}"
+            f"{str(path)!r}: {table!r} must be an array of tables ([[{table}]]), not {found!r}"
         )
-    aliases = entry.get("aliases", [])
-    return place, [str(a) for a in aliases] if isinstance(aliases, list) else []
+    return found
 
 
-def read_curated(path: Path) -> tuple[list[Place], list[tuple[str, str]], set[str]]:
+def _curated_alias(entry: object, where: str, known: Collection[str]) -> list[tuple[str, str]]:
+    if not isinstance(entry, dict):
+        raise DataFileError(f"{where}: not a table but {entry!r}")
+    pid, names = entry.get("id"), entry.get("names")
+    if not isinstance(pid, str):
+        raise DataFileError(f"{where}: field 'id' is {pid!r}, not a string")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise DataFileError(f"{where}: field 'names' is {names!r}, not a list of strings")
+    if pid not in known:
+        raise DataFileError(
+            f"{where}: field 'id' names no gazetteer record; use the id of a place in "
+            f"{PLACES_FILE} or a [[place]] of this file"
+        )
+    return [(n, pid) for n in names]
+
+
+def _curated_block(entry: object, where: str) -> str:
+    if not isinstance(entry, dict):
+        raise DataFileError(f"{where}: not a table but {entry!r}")
+    for name in ("name", "id"):
+        if not isinstance(entry.get(name), str):
+            raise DataFileError(f"{where}: field {name!r} is {entry.get(name)!r}, not a string")
+    return f"{normalize(entry['name'])}\t{entry['id']}"
+
+
+def read_curated(
+    path: Path, known: Collection[str] | None = None
+) -> tuple[list[Place], list[tuple[str, str]], set[str]]:
     """Read the curated file: extra places, extra aliases, and ``(name, id)`` aliases to drop.
+
+    Parameters
+    ----------
+    path
+        The ``curated.toml`` file; it must exist (an empty file is fine).
+    known
+        Ids of the other gazetteer records: an ``[[alias]]`` must name one of them or a
+        ``[[place]]`` of this file.  ``None`` skips that check.
 
     Returns
     -------
     places, aliases, blocked
         ``blocked`` holds ``"normalized name\\tid"`` keys of aliases to remove (``[[block]]``).
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, is not TOML, or an entry has a missing or wrong field (the
+        message names the file, the entry and the field).
     """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return [], [], set()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise DataFileError(
+            f"curated gazetteer {str(path)!r} is missing; restore it from git "
+            "(an empty file is allowed)"
+        ) from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise DataFileError(f"curated gazetteer {str(path)!r} is not valid TOML: {err}") from err
     places: list[Place] = []
     aliases: list[tuple[str, str]] = []
-    for entry in data.get("place", []):
-        place, names = _curated_place(entry, path)
+    for n, entry in enumerate(_tables(data, "place", path), start=1):
+        place, names = _curated_place(entry, _where(path, "place", n, entry))
         places.append(place)
-        aliases.extend((n, place.id) for n in names)
-    try:
-        for entry in data.get("alias", []):
-            names = entry.get("names", [])
-            if not isinstance(names, list):
-                raise TypeError(f"names {names!r} of {entry.get('id')!r}: not a list")
-            aliases.extend((str(n), str(entry["id"])) for n in names)
-        blocked = {f"{normalize(str(b['name']))}\t{b['id']}" for b in data.get("block", [])}
-    except (KeyError, TypeError, AttributeError) as err:
-        raise DataFileError(
-            f"{str(path)!r}: bad [[alias]] or [[block]] entry (missing or wrong {err}); "
-            "[[alias]] needs id and names = [...], [[block]] needs name and id"
-        ) from err
+        aliases.extend((a, place.id) for a in names)
+    ids = None if known is None else set(known) | {p.id for p in places}
+    for n, entry in enumerate(_tables(data, "alias", path), start=1):
+        where = _where(path, "alias", n, entry)
+        aliases.extend(_curated_alias(entry, where, ids if ids is not None else _Anything()))
+    blocked = {
+        _curated_block(entry, _where(path, "block", n, entry))
+        for n, entry in enumerate(_tables(data, "block", path), start=1)
+    }
     return places, aliases, blocked
+
+
+class _Anything(frozenset[str]):
+    """Every id (no check)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
 
 
 def _fingerprint(paths: Sequence[Path]) -> str:
@@ -419,8 +564,12 @@ def _build(data_dir: Path) -> Gazetteer:
     gdir = data_dir / "gazetteer"
     places = read_places(gdir / PLACES_FILE)
     aliases = read_aliases(gdir / ALIASES_FILE)
-    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE)
-    return Gazetteer(places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases)
+    known = {p.id for p in places}
+    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, known)
+    shapes = [(f[0], f[1], f[2]) for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3]
+    return Gazetteer(
+        places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases, shapes=shapes
+    )
 
 
 def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False) -> Gazetteer:
@@ -433,17 +582,13 @@ def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False)
     faster; it affects the whole process, so it is the caller's choice.
     """
     gdir = data_dir / "gazetteer"
-    paths = [gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / CURATED_FILE]
+    paths = [gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / SHAPES_FILE, gdir / CURATED_FILE]
     folder = hashlib.sha256(str(gdir.resolve()).encode()).hexdigest()[:8]
     cache = cache_dir / f"gazetteer-{folder}-{_fingerprint(paths)}.pickle" if cache_dir else None
     if cache and cache.exists():
-        try:
-            with cache.open("rb") as fh:
-                loaded = pickle.load(fh)
-            if isinstance(loaded, Gazetteer):
-                return _frozen(loaded) if freeze else loaded
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass
+        loaded = _read_pickle(cache)
+        if loaded is not None:
+            return _frozen(loaded) if freeze else loaded
     gaz = _build(data_dir)
     if cache:
         _write_pickle(cache, gaz)
@@ -451,6 +596,29 @@ def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False)
             if stale != cache:
                 stale.unlink(missing_ok=True)
     return _frozen(gaz) if freeze else gaz
+
+
+def _read_pickle(path: Path) -> Gazetteer | None:
+    """The cached index, or ``None`` (with a warning) if the file is not one.
+
+    A cache file can be damaged in any way (truncated, overwritten, written by another
+    version): unpickling it may raise almost any exception, and each means "rebuild".
+    """
+    try:
+        with path.open("rb") as fh:
+            loaded = pickle.load(fh)
+    except Exception as err:  # any damage at all means: rebuild the index
+        problem = f"{type(err).__name__}: {err}"
+    else:
+        if isinstance(loaded, Gazetteer) and hasattr(loaded, "_index"):
+            return loaded
+        problem = f"it holds a {type(loaded).__name__}, not a gazetteer index"
+    warnings.warn(
+        f"gazetteer cache {str(path)!r} is unreadable ({problem}); rebuilding it",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def _frozen(gaz: Gazetteer) -> Gazetteer:

@@ -144,3 +144,55 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(DataFileError, match=r"common_words\.txt"):
         load_lexicon(tmp_path)
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a list of three or more places vouches for a common word and a minor place
+        ("Buses left Harbin, Shanghai and Guangzhou at dawn.", ["Harbin", "Shanghai", "Guangzhou"]),
+        ("Volunteers came from Sunyani, Berekum and Kumasi.", ["Sunyani", "Berekum", "Kumasi"]),
+        # a well-known place named by a common word needs evidence to be rejected
+        ("Icebreakers escorted the convoy via the Arctic last winter.", ["Arctic"]),
+        ("The delegation flew on to Shanghai after the talks.", ["Shanghai"]),
+        # "with" after a linking word is a place cue
+        ("A new bridge links Rajin with Khasan.", ["Rajin", "Khasan"]),
+        ("Laos shares a long border with Bokeo and Thailand.", ["Laos", "Bokeo", "Thailand"]),
+        # names readers use: ports, airports, counties, romanisations
+        ("Containers piled up at Rason Port this week.", ["Rason Port"]),
+        ("Trucks queued outside the Port of Nampho.", ["Port of Nampho"]),
+        ("Her flight from Heathrow was delayed.", ["Heathrow"]),
+        ("Deputies in Laurel County found the car.", ["Laurel County"]),
+        ("The US or Nato may respond.", ["US"]),  # two names are no list
+        ("Trucks waited at the Rafah crossing.", ["Rafah crossing"]),
+        ("Soldiers patrol the Demilitarized Zone.", ["Demilitarized Zone"]),
+        ("Voters in Ghana's Bono Region queued.", ["Ghana", "Bono Region"]),
+    ],
+)  # fmt: skip
+def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str]) -> None:
+    assert found(parser, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He met with Wu on Monday.",  # "with" alone is no cue
+        "Xinhua reported that the meeting was cordial.",  # a news agency as the speaker
+        "The meeting was cordial, according to Xinhua.",  # ... as the source
+        "A statement from the Xinhua news agency followed.",  # ... before an organisation noun
+        "Shoppers at Wal-Mart stores were told to wait.",  # part of a hyphenated name
+        "Smith & Co. posted a loss.",  # a company's abbreviation
+        "The tanker is built to ice class Arc 6.",  # a designation with a number
+        "The sisters of Orange Drugs Ltd met.",  # a well-known name inside an organisation's
+    ],
+)
+def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
+    assert found(parser, text) == []
+
+
+def test_an_organisation_stays_one_for_the_whole_text(parser: Geoparser) -> None:
+    text = "Xinhua reported the visit. Later Xinhua added details."
+    assert found(parser, text) == []
