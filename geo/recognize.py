@@ -18,8 +18,11 @@ The word lists below are English grammar (prepositions, titles, months), not pla
 
 from __future__ import annotations
 
+import bisect
 import gzip
+import itertools
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,28 +221,33 @@ class Tokens(dict[int, Token]):
     recognizer asks for the same few tokens many times.
     """
 
-    __slots__ = ("_matches", "capitalised", "n")
+    __slots__ = ("_ends", "_starts", "_text", "capitalised", "n")
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self._matches = list(_TOKEN.finditer(text))
-        self.n = len(self._matches)
-        self.capitalised = [i for i, m in enumerate(self._matches) if text[m.start()].isupper()]
+        # Offsets in two machine-word arrays, not a match object per token: a 10 MB text
+        # has two million tokens.
+        starts, ends = array("q"), array("q")
+        for m in _TOKEN.finditer(text):
+            a, b = m.span()
+            starts.append(a)
+            ends.append(b)
+        self._text, self._starts, self._ends, self.n = text, starts, ends, len(starts)
+        self.capitalised = [i for i, a in enumerate(starts) if text[a].isupper()]
 
     def __len__(self) -> int:
         return self.n
 
     def text_at(self, i: int) -> str:
         """The text of token ``i``, without making its :class:`Token`."""
-        return self._matches[i].group()
+        return self._text[self._starts[i] : self._ends[i]]
 
     def __missing__(self, i: int) -> Token:
         if not 0 <= i < self.n:
             raise IndexError(i)
-        m = self._matches[i]
-        word = m.group()
+        start, end = self._starts[i], self._ends[i]
+        word = self._text[start:end]
         first = word[0]
-        start, end = m.span()
         tok = self[i] = _new_token(Token, (start, end, word, first.isalnum(), first.isupper()))
         return tok
 
@@ -755,10 +763,26 @@ def named_facilities(ctx: _Context) -> list[_Match]:
 
 
 def _merge(gazetteer_hits: list[_Match], named: list[_Match]) -> list[_Match]:
-    """Keep named spans that contain gazetteer hits (the longer name wins), in text order."""
-    keep = [m for m in gazetteer_hits if not any(n.start <= m.start and m.end <= n.end
-                                                  for n in named)]  # fmt: skip
-    extra = [n for n in named if not any(m.start < n.end and n.start < m.end for m in keep)]
+    """Keep named spans that contain gazetteer hits (the longer name wins), in text order.
+
+    ``named`` is sorted and non-overlapping; both lookups are binary searches, so a long
+    text costs O(n log n), not hits × names.
+    """
+    starts = [n.start for n in named]
+
+    def inside_named(m: _Match) -> bool:
+        i = bisect.bisect_right(starts, m.start) - 1
+        return i >= 0 and m.end <= named[i].end
+
+    keep = sorted((m for m in gazetteer_hits if not inside_named(m)), key=lambda m: m.start)
+    keep_starts = [m.start for m in keep]
+    reach = list(itertools.accumulate((m.end for m in keep), max))
+
+    def overlaps_kept(n: _Match) -> bool:
+        i = bisect.bisect_left(keep_starts, n.end) - 1  # kept matches starting before n ends
+        return i >= 0 and reach[i] > n.start
+
+    extra = [n for n in named if not overlaps_kept(n)]
     return sorted(keep + extra, key=lambda m: m.start)
 
 
