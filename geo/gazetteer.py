@@ -24,6 +24,7 @@ import functools
 import gc
 import gzip
 import hashlib
+import itertools
 import math
 import os
 import pickle
@@ -73,6 +74,17 @@ KIND_PRIOR = {
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "‐": "-", "–": "-", "—": "-"})
 _SPACES = re.compile(r"\s+")
 _FIRST_WORD = re.compile(r"[ \-']")
+
+
+_PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z',-]| (?=[^ ]))*").fullmatch
+
+
+def _fold(name: str) -> str:
+    """:func:`normalize` without its cache, for building the index: a plain ASCII name
+    (letters, single spaces, hyphens, apostrophes, commas), most names, is only lower-cased."""
+    if _PLAIN(name) and name[:4] not in ("The ", "the ", "THE "):
+        return name.lower()
+    return normalize.__wrapped__(name)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -146,6 +158,52 @@ def prior(kind: str, population: int) -> float:
     return round(base, 4)
 
 
+#: A raw record: id, name, kind, lat, lon, country, admin1, population, source, score.
+Row = tuple[str, str, str, float, float, str, str, int, str, float]
+
+
+def _row(p: Place) -> Row:
+    return (p.id, p.name, p.kind, p.lat, p.lon, p.country, p.admin1, p.population, p.source,
+            p.score)  # fmt: skip
+
+
+def _columns(rows: Iterable[Row]) -> tuple[Any, ...]:
+    """The records column-wise: numbers in arrays, repeated short strings shared, each
+    missing score replaced by the prior of the record's kind and population."""
+    cols: list[Any] = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(10)]
+    for n in (2, 5, 6, 8):  # kind, country, admin1, source: a few distinct values each
+        shared: dict[str, str] = {}
+        cols[n] = [shared.get(v) or shared.setdefault(v, sys.intern(v)) for v in cols[n]]
+    priors: dict[tuple[str, int], float] = {}
+    cols[9] = [
+        sc or priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
+        for sc, k, pop in zip(cols[9], cols[2], cols[7], strict=True)
+    ]
+    return tuple(
+        array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
+        for n, c in enumerate(cols)
+    )
+
+
+def _put(index: dict[str, Any], key: str, i: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = i
+    elif isinstance(found, int):
+        if found != i:
+            index[key] = [found, i]
+    elif i not in found:
+        found.append(i)
+
+
+def _sorted_index(index: dict[str, Any], scores: Sequence[float]) -> dict[str, Any]:
+    """Shared names list their records most important first (as tuples)."""
+    for key, found in index.items():
+        if not isinstance(found, int):
+            index[key] = tuple(sorted(found, key=lambda i: -scores[i]))
+    return index
+
+
 class Gazetteer:
     """An in-memory name index over place records.
 
@@ -178,60 +236,78 @@ class Gazetteer:
         preferred: Iterable[tuple[str, str]] = (),
         shapes: Iterable[tuple[str, str, str]] = (),
     ) -> None:
-        # id, name, kind, lat, lon, country, admin1, population, source, score
-        self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
-        self._by_id: dict[str, int] = {}
-        for place in places:
-            self._add(place)
-        index: dict[str, list[int]] = {}
-        ids = self._cols[0]
-        for i, name in enumerate(self._cols[1]):
-            key = normalize(name)
-            if f"{key}\t{ids[i]}" not in blocked:
-                index.setdefault(key, []).append(i)
-        dotted = set()
-        for name, place_id in aliases:
-            pos = self._by_id.get(place_id)
-            key = normalize(name)
-            if name.endswith(".") and pos is not None and not name.isupper():
-                dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
-            if pos is None or not key or f"{key}\t{place_id}" in blocked:
-                continue
-            if pos not in index.setdefault(key, []):
-                index[key].append(pos)
-        for key in [k for k in index if "-" in k]:  # "Ra-son", "Ra son", "Rason"
-            for variant in (key.replace("-", " "), key.replace("-", "")):
-                index.setdefault(variant, [])
-                index[variant].extend(i for i in index[key] if i not in index[variant])
-        scores = self._cols[9]
-        self._index: dict[str, int | tuple[int, ...]] = {
-            k: v[0] if len(v) == 1 else tuple(sorted(v, key=lambda i: -scores[i]))
-            for k, v in index.items()
-            if v
-        }
-        self._cols = tuple(
-            array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
-            for n, c in enumerate(self._cols)
-        )
-        self._lines = {pid: (tuple(cc.split()), _vertices(pts)) for pid, cc, pts in shapes}
-        self._preferred = frozenset(f"{normalize(n)}\t{i}" for n, i in preferred)
+        self._setup((_row(p) for p in places), aliases, blocked, preferred=preferred, shapes=shapes)
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Iterable[Row],
+        aliases: Iterable[Sequence[str]],
+        blocked: Collection[str] = (),
+        *,
+        preferred: Iterable[tuple[str, str]] = (),
+        shapes: Iterable[Sequence[str]] = (),
+    ) -> Gazetteer:
+        """Build from raw records (see :data:`Row`; a score of 0 means "compute the prior"),
+        without making a :class:`Place` of each: the fast path of a cold load.  A list of
+        rows is consumed (emptied)."""
+        gaz = cls.__new__(cls)
+        gaz._setup(rows, aliases, blocked, preferred=preferred, shapes=shapes)
+        return gaz
+
+    def _setup(
+        self,
+        rows: Iterable[Row],
+        aliases: Iterable[Sequence[str]],
+        blocked: Collection[str],
+        *,
+        preferred: Iterable[tuple[str, str]],
+        shapes: Iterable[Sequence[str]],
+    ) -> None:
+        by_id: dict[str, Row] = {}
+        for row in rows:  # a later record with the same id replaces an earlier one
+            by_id[row[0]] = row
+        if isinstance(rows, list):
+            rows.clear()  # the records live on column-wise only: a cold load's peak memory
+        self._cols = _columns(by_id.values())
+        by_id.clear()
+        self._by_id = {pid: i for i, pid in enumerate(self._cols[0])}
+        index, dotted = self._index_names(aliases, blocked)
+        self._index = _sorted_index(index, self._cols[9])
+        self._lines = {s[0]: (tuple(s[1].split()), _vertices(s[2])) for s in shapes}
+        self._preferred = frozenset(f"{_fold(n)}\t{i}" for n, i in preferred)
         self._dotted = frozenset(dotted)
         self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
         self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
 
-    def _add(self, place: Place) -> None:
-        score = place.score or prior(place.kind, place.population)
-        values = (place.id, place.name, sys.intern(place.kind), place.lat, place.lon,
-                  sys.intern(place.country), sys.intern(place.admin1), place.population,
-                  sys.intern(place.source), score)  # fmt: skip
-        pos = self._by_id.get(place.id)
-        if pos is None:
-            self._by_id[place.id] = len(self._cols[0])
-            for col, value in zip(self._cols, values, strict=True):
-                col.append(value)
-        else:
-            for col, value in zip(self._cols, values, strict=True):
-                col[pos] = value
+    def _index_names(
+        self, aliases: Iterable[Sequence[str]], blocked: Collection[str]
+    ) -> tuple[dict[str, Any], set[str]]:
+        """Normalized name -> record position(s): own names, then aliases, then the hyphen
+        and space spellings of each.  A position list is made only for a shared name."""
+        index: dict[str, Any] = {}
+        ids, by_id = self._cols[0], self._by_id
+        check = {b.rsplit("\t", 1)[-1] for b in blocked}  # ids with a blocked name
+        for i, name in enumerate(self._cols[1]):
+            key = _fold(name)
+            if ids[i] not in check or f"{key}\t{ids[i]}" not in blocked:
+                _put(index, key, i)
+        dotted = set()
+        for name, place_id, *_ in aliases:
+            pos = by_id.get(place_id)
+            if pos is None:
+                continue
+            key = _fold(name)
+            if name.endswith(".") and not name.isupper():
+                dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
+            if key and (place_id not in check or f"{key}\t{place_id}" not in blocked):
+                _put(index, key, pos)
+        for key in [k for k in index if "-" in k]:  # "Ra-son", "Ra son", "Rason"
+            found = index[key]
+            for variant in (key.replace("-", " "), key.replace("-", "")):
+                for i in (found,) if isinstance(found, int) else tuple(found):
+                    _put(index, variant, i)
+        return index, dotted
 
     def __getstate__(self) -> dict[str, object]:
         return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made")}
@@ -386,6 +462,21 @@ def _parse_place(fields: list[str], path: Path, lineno: int) -> Place:
         )
     except ValueError as err:
         raise DataFileError(f"{str(path)!r} line {lineno}: bad place row {fields!r}") from err
+
+
+def read_rows(path: Path) -> list[Row]:
+    """Read a ``places.tsv.gz`` file into raw records (a score of 0: none given)."""
+    out: list[Row] = []
+    append = out.append
+    for n, f in enumerate(_read_tsv(path), start=1):
+        try:
+            pid, kind, lat, lon, country, admin1, pop, source, name, *rest = f
+            score = float(rest[0]) if rest and rest[0] else 0.0
+            append((pid, name, kind, float(lat), float(lon), country, admin1, int(pop or 0),
+                    source, score))  # fmt: skip
+        except ValueError as err:
+            raise DataFileError(f"{str(path)!r} line {n}: bad place row {f!r}") from err
+    return out
 
 
 def read_places(path: Path) -> list[Place]:
@@ -562,14 +653,13 @@ def _fingerprint(paths: Sequence[Path]) -> str:
 
 def _build(data_dir: Path) -> Gazetteer:
     gdir = data_dir / "gazetteer"
-    places = read_places(gdir / PLACES_FILE)
-    aliases = read_aliases(gdir / ALIASES_FILE)
-    known = {p.id for p in places}
-    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, known)
-    shapes = [(f[0], f[1], f[2]) for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3]
-    return Gazetteer(
-        places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases, shapes=shapes
-    )
+    rows = read_rows(gdir / PLACES_FILE)
+    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, {r[0] for r in rows})
+    rows.extend(_row(p) for p in cur_places)
+    rows_of_two = (f for f in _read_tsv(gdir / ALIASES_FILE) if len(f) >= 2)
+    aliases = itertools.chain(rows_of_two, cur_aliases)
+    shapes = (f for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3)
+    return Gazetteer.from_rows(rows, aliases, blocked, preferred=cur_aliases, shapes=shapes)
 
 
 def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False) -> Gazetteer:
