@@ -29,7 +29,6 @@ import math
 import os
 import pickle
 import re
-import sys
 import tempfile
 import tomllib
 import unicodedata
@@ -46,9 +45,10 @@ PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
 SHAPES_FILE = "shapes.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 9
+_INDEX_VERSION = 10
 _NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
 _POPULATION = 7
+_CODED = (2, 5, 6, 8)  # kind, country, admin1, source
 _MEMO_SIZE = 50_000
 
 #: Base prior of each kind before population is taken into account.
@@ -171,18 +171,39 @@ def _columns(rows: Iterable[Row]) -> tuple[Any, ...]:
     """The records column-wise: numbers in arrays, repeated short strings shared, each
     missing score replaced by the prior of the record's kind and population."""
     cols: list[Any] = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(10)]
-    for n in (2, 5, 6, 8):  # kind, country, admin1, source: a few distinct values each
-        shared: dict[str, str] = {}
-        cols[n] = [shared.get(v) or shared.setdefault(v, sys.intern(v)) for v in cols[n]]
     priors: dict[tuple[str, int], float] = {}
     cols[9] = [
         sc or priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
         for sc, k, pop in zip(cols[9], cols[2], cols[7], strict=True)
     ]
+    for n in _CODED:  # a few distinct values each: a table of them and a code per record
+        table = tuple(sorted(set(cols[n])))
+        code = {v: i for i, v in enumerate(table)}
+        cols[n] = _Coded(table, array("H", [code[v] for v in cols[n]]))
     return tuple(
         array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
         for n, c in enumerate(cols)
     )
+
+
+class _Coded:
+    """A column of few distinct strings (kinds, countries, admin-1 codes, sources) as a table
+    and a 16-bit code per record: a few hundred kB instead of a pointer per record, and a
+    pickle with no shared objects."""
+
+    __slots__ = ("codes", "table")
+
+    def __init__(self, table: tuple[str, ...], codes: array[int]) -> None:
+        self.table, self.codes = table, codes
+
+    def __getitem__(self, i: int) -> str:
+        return self.table[self.codes[i]]
+
+    def __getstate__(self) -> tuple[tuple[str, ...], array[int]]:
+        return self.table, self.codes
+
+    def __setstate__(self, state: tuple[tuple[str, ...], array[int]]) -> None:
+        self.table, self.codes = state
 
 
 def _put(index: dict[str, Any], key: str, i: int) -> None:
@@ -310,10 +331,13 @@ class Gazetteer:
         return index, dotted
 
     def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made")}
+        # Caches stay out, and so does the id lookup: it shares its keys with the id column,
+        # and the cache is pickled without a memo (see _write_pickle).
+        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made", "_by_id")}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._by_id = {pid: i for i, pid in enumerate(state["_cols"][0])}
 
     def _place(self, i: int) -> Place:
         c = self._cols
@@ -728,7 +752,12 @@ def _write_pickle(path: Path, obj: object) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+            # No memo: the index shares no objects between its parts (the small repeated
+            # strings are coded, the id lookup is rebuilt on load), and a memo of its
+            # million objects would be most of a cold load's peak memory.
+            pickler.fast = True
+            pickler.dump(obj)
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
