@@ -34,10 +34,11 @@ from geo.model import Mention, Place, Resolution
 #: Score weights (see module docstring).
 W_EXACT = 0.15
 W_COUNTRY = 0.35
-W_QUALIFIER = 0.6
+W_QUALIFIER = 0.8
 W_NEAR = 0.2
 W_REGION = 0.1
 W_NICKNAME = 0.3
+W_ALTERNATE = 0.2
 NEAR_KM = 250.0
 NEAR_AREA_KM = 150.0
 QUALIFIER_KM = 100.0
@@ -57,6 +58,7 @@ RIVER_REACH_KM = 1000.0
 #: Kinds too large for their point to say where an article is.
 _VAST = frozenset({"continent", "ocean"})
 _SETTLEMENT_KINDS = frozenset({"city", "port", "facility"})
+_AREA_KINDS = frozenset({"admin1", "region"})
 
 #: Kinds whose coordinates are a real location (not a label point of a large area).
 _POINT_KINDS = frozenset({"city", "port", "facility", "mountain", "island"})
@@ -200,6 +202,10 @@ def _score(
         score += W_EXACT
     elif place.id in group.nicknames:
         score -= W_NICKNAME
+    elif place.kind in _AREA_KINDS and group.named:
+        # A region called by a short or other form of its name ("Primorsk" for Primorsky
+        # Krai) yields to a place that bears the name as its own (the port of Primorsk).
+        score -= W_ALTERNATE
     if ccs and total:
         share = max(countries.get(cc, 0) for cc in ccs) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
