@@ -42,7 +42,7 @@ W_ALTERNATE = 0.2
 NEAR_KM = 250.0
 NEAR_AREA_KM = 150.0
 QUALIFIER_KM = 100.0
-MAX_CANDIDATES = 25
+MAX_CANDIDATES = 40
 CLEAR_MARGIN = 0.2
 MAX_ALTERNATIVES = 3
 #: The article's focus: a first-level region that at least FOCUS_MIN other names of the
@@ -382,6 +382,22 @@ def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
     return out
 
 
+_COMPASS = frozenset({"north", "south", "east", "west", "northern", "southern", "eastern",
+                      "western", "central", "upper", "lower"})  # fmt: skip
+
+
+def _stray_region(place: Place, countries: Counter[str]) -> bool:
+    """A first-level region with a descriptive name ("West Coast", "Northern") of a country
+    the article never names, while it names others: the words describe some part of the
+    article's own countries, not that far-off region, so the name is left unplaced rather
+    than guessed."""
+    first = place.name.split(" ", 1)[0].lower()
+    return (
+        place.kind == "admin1" and first in _COMPASS and bool(countries)
+        and countries.get(place.country, 0) == 0
+    )  # fmt: skip
+
+
 def _choose_all(scored: _Scored) -> dict[str, Resolution]:
     chosen = {}
     for key, (group, cands) in scored.items():
@@ -458,6 +474,7 @@ def resolve(
     scored = _score_groups(groups, ev, fallback)
     first = _choose_all(scored)
     chosen = _choose_all(_refocus(scored, _first_reading(first), ev))
+    chosen = {k: r for k, r in chosen.items() if not _stray_region(r.place, ev.countries)}
     chosen = {k: _place_river(r, chosen, gaz) if r.place.kind == "river" else r
               for k, r in chosen.items()}  # fmt: skip
     out = []

@@ -320,3 +320,16 @@ def test_a_qualifier_beats_a_famous_namesake() -> None:
     ]
     text = "Deputies caught him near Detroit, Texas."
     assert _ids(text, _gaz(places), "Detroit", "Texas") == ["det:tx", "tx"]
+
+
+def test_a_descriptive_region_of_a_country_the_article_never_names_is_not_guessed() -> None:
+    places = [
+        Place("gm:wc", "West Coast", "admin1", 13.2, -16.3, "GM", admin1="GM.05"),
+        Place("us", "United States", "country", 39.8, -98.5, "US", score=1.0),
+        Place("gm", "Gambia", "country", 13.4, -15.4, "GM", score=1.0),
+    ]
+    gaz = _gaz(places)
+    text = "The United States team toured the West Coast."
+    assert _ids(text, gaz, "United States", "West Coast") == ["us"]
+    text = "Gambia held elections; turnout on the West Coast was high."
+    assert _ids(text, gaz, "Gambia", "West Coast") == ["gm", "gm:wc"]
