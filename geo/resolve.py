@@ -474,7 +474,11 @@ def resolve(
     scored = _score_groups(groups, ev, fallback)
     first = _choose_all(scored)
     chosen = _choose_all(_refocus(scored, _first_reading(first), ev))
-    chosen = {k: r for k, r in chosen.items() if not _stray_region(r.place, ev.countries)}
+    chosen = {
+        k: r
+        for k, r in chosen.items()
+        if not _stray_region(r.place, ev.countries - _votes(scored[k][0]))  # others' votes
+    }
     chosen = {k: _place_river(r, chosen, gaz) if r.place.kind == "river" else r
               for k, r in chosen.items()}  # fmt: skip
     out = []
