@@ -76,15 +76,18 @@ _SPACES = re.compile(r"\s+")
 _FIRST_WORD = re.compile(r"[ \-']")
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A ``str.translate`` table that drops combining marks, filled in per code point on
+    first sight (the marks are whatever :func:`unicodedata.combining` says they are)."""
+
+    def __missing__(self, point: int) -> int | None:
+        value = None if unicodedata.combining(chr(point)) else point
+        self[point] = value
+        return value
+
+
+_MARKS = _CombiningMarks()
 _PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z',-]| (?=[^ ]))*").fullmatch
-
-
-def _fold(name: str) -> str:
-    """:func:`normalize` without its cache, for building the index: a plain ASCII name
-    (letters, single spaces, hyphens, apostrophes, commas), most names, is only lower-cased."""
-    if _PLAIN(name) and name[:4] not in ("The ", "the ", "THE "):
-        return name.lower()
-    return normalize.__wrapped__(name)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -100,12 +103,22 @@ def normalize(name: str) -> str:
         return name.lower()
     text = name.translate(_QUOTES)
     if not text.isascii():  # accents and other marks come off; plain ASCII skips this
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFKD", text).translate(_MARKS)
     text = _SPACES.sub(" ", text.casefold().replace(".", "")).strip()
     if text.startswith("the "):
         text = text[4:]
     return text
+
+
+_THE = ("The ", "the ", "THE ")
+
+
+def _fold(name: str, plain: Any = _PLAIN, slow: Any = normalize.__wrapped__) -> str:
+    """:func:`normalize` without its cache, for building the index: a plain ASCII name
+    (letters, single spaces, hyphens, apostrophes, commas), most names, is only lower-cased."""
+    if plain(name) and name[:4] not in _THE:
+        return name.lower()
+    return slow(name)  # type: ignore[no-any-return]
 
 
 #: Similarity (difflib ratio) from which two names are taken as spellings of one.
@@ -298,8 +311,14 @@ class Gazetteer:
         self._lines = {s[0]: (tuple(s[1].split()), _vertices(s[2])) for s in shapes}
         self._preferred = frozenset(f"{_fold(n)}\t{i}" for n, i in preferred)
         self._dotted = frozenset(dotted)
-        self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
-        self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
+        self.max_tokens = max(map(str.count, self._index, itertools.repeat(" ")), default=0) + 1
+        words = [k for k in self._index if not k.isalnum()]  # a single word is its own head
+        self._heads = frozenset(
+            itertools.chain(
+                (k for k in self._index if k.isalnum()),
+                (_FIRST_WORD.split(k, maxsplit=1)[0] for k in words),
+            )
+        )
 
     def _index_names(
         self, aliases: Iterable[Sequence[str]], blocked: Collection[str]
@@ -309,10 +328,16 @@ class Gazetteer:
         index: dict[str, Any] = {}
         ids, by_id = self._cols[0], self._by_id
         check = {b.rsplit("\t", 1)[-1] for b in blocked}  # ids with a blocked name
-        for i, name in enumerate(self._cols[1]):
-            key = _fold(name)
-            if ids[i] not in check or f"{key}\t{ids[i]}" not in blocked:
-                _put(index, key, i)
+        for i, key in enumerate(map(_fold, self._cols[1])):  # each record once: no repeats
+            if check and ids[i] in check and f"{key}\t{ids[i]}" in blocked:
+                continue
+            found = index.get(key)
+            if found is None:
+                index[key] = i
+            elif isinstance(found, int):
+                index[key] = [found, i]
+            else:
+                found.append(i)
         dotted = set()
         for name, place_id, *_ in aliases:
             pos = by_id.get(place_id)
@@ -457,10 +482,11 @@ class Gazetteer:
 
 def _read_tsv(path: Path) -> Iterator[list[str]]:
     try:
-        with gzip.open(path, "rt", encoding="utf-8", newline="\n") as fh:
-            for line in fh:
-                if line and not line.startswith("#"):
-                    yield line.rstrip("\n").split("\t")
+        with gzip.open(path, "rb") as fh:
+            lines = fh.read().decode("utf-8").split("\n")
+        for line in lines:
+            if line and not line.startswith("#"):
+                yield line.split("\t")
     except FileNotFoundError:
         raise DataFileError(
             f"gazetteer file {str(path)!r} is missing; run scripts/build_gazetteer.py"
