@@ -70,7 +70,9 @@ _SPEECH = _words(
     insisted admitted acknowledged confirmed announced reported reports quoted cited
     """
 )
-_ABBREVIATED_TITLES = _words("mr mrs ms dr gen sen rep gov sgt lt capt col prof rev st")
+_ABBREVIATED_TITLES = _words(
+    "mr mrs ms dr gen sen sens rep reps gov govs sgt lt capt col prof rev st"
+)
 _FUNCTION = _words(
     """
     a an the in on at to from for by with and but or nor so yet as of after before since
@@ -123,6 +125,7 @@ _ORG_NOUNS = _words(
     """
     news agency agencies corp corporation company inc ltd llc plc group holdings airline
     airlines airways television tv newspaper daily broadcaster bank brand stores
+    administration
     """
 )
 #: People named by their workplace: a building's name before one of these stands for the

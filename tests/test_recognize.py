@@ -192,6 +192,8 @@ def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str])
         "The tanker is built to ice class Arc 6.",  # a designation with a number
         "The sisters of Orange Drugs Ltd met.",  # a well-known name inside an organisation's
         "Two White House aides resigned.",  # a building for the people who work in it
+        "Sens. Tom Udall and Martin Heinrich wrote.",  # an abbreviated title
+        "The Obama administration changed the rule.",  # a person's administration
     ],
 )
 def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
