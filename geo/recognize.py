@@ -683,15 +683,12 @@ def _workplace(ctx: _Context, m: _Match, surface: str) -> bool:
 def _organisation(ctx: _Context, m: _Match, surface: str) -> bool:
     """A minor place's name used for an organisation: before "news agency", "Corp" or the
     like, or as a source ("according to Xinhua")."""
-    if _strong(ctx, surface):
-        return False
-    if _next_word(ctx, m) in _ORG_NOUNS:
-        return True
-    return (
+    source = (
         m.first >= 2
         and ctx.tokens.text_at(m.first - 1).lower() == "to"
         and ctx.tokens.text_at(m.first - 2).lower() == "according"
     )
+    return (source or _next_word(ctx, m) in _ORG_NOUNS) and not _strong(ctx, surface)
 
 
 def _speaker(ctx: _Context, m: _Match, surface: str) -> bool:

@@ -73,6 +73,7 @@ class _Group:
     candidates: tuple[Place, ...]
     named: frozenset[str]  # ids of the candidates whose own (or curated) name this is
     nicknames: frozenset[str]  # ids of the candidates this name is only a nickname of
+    votes: Counter[str] = dataclasses.field(default_factory=Counter)  # see _vote
 
     @property
     def plain(self) -> list[Place]:
@@ -97,7 +98,9 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
         cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
         named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
         nicknames = frozenset(p.id for p in cands if gaz.is_nickname(ms[0].text, p))
-        groups.append(_Group(key, tuple(ms), cands, named, nicknames))
+        group = _Group(key, tuple(ms), cands, named, nicknames)
+        group.votes.update(_vote(group))
+        groups.append(group)
     return groups
 
 
@@ -110,6 +113,11 @@ def _clear(cands: Sequence[Place]) -> bool:
 
 
 def _votes(group: _Group) -> Counter[str]:
+    """The country a name speaks for (see :func:`_vote`), computed once per name."""
+    return group.votes
+
+
+def _vote(group: _Group) -> Counter[str]:
     """The country a name speaks for: a named country, or a clear-cut place's country."""
     cands = group.plain
     if not cands:
