@@ -73,7 +73,7 @@ class _Group:
     candidates: tuple[Place, ...]
     named: frozenset[str]  # ids of the candidates whose own (or curated) name this is
     nicknames: frozenset[str]  # ids of the candidates this name is only a nickname of
-    votes: Counter[str] = dataclasses.field(default_factory=Counter)  # see _vote
+    votes: Counter[str]  # the country the name speaks for (see _vote)
 
     @property
     def plain(self) -> list[Place]:
@@ -98,9 +98,8 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
         cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
         named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
         nicknames = frozenset(p.id for p in cands if gaz.is_nickname(ms[0].text, p))
-        group = _Group(key, tuple(ms), cands, named, nicknames)
-        group.votes.update(_vote(group))
-        groups.append(group)
+        plain = [p for p in cands if p.id not in nicknames]
+        groups.append(_Group(key, tuple(ms), cands, named, nicknames, _vote(plain, len(ms))))
     return groups
 
 
@@ -117,14 +116,14 @@ def _votes(group: _Group) -> Counter[str]:
     return group.votes
 
 
-def _vote(group: _Group) -> Counter[str]:
-    """The country a name speaks for: a named country, or a clear-cut place's country."""
-    cands = group.plain
-    if not cands:
+def _vote(plain: Sequence[Place], mentions: int) -> Counter[str]:
+    """The country a name speaks for: a named country, or a clear-cut place's country
+    (``plain``: its candidates, nicknames left out)."""
+    if not plain:
         return Counter()
-    top = cands[0]
-    if (top.kind == "country" or _clear(cands)) and top.country:
-        return Counter({top.country: len(group.mentions)})
+    top = plain[0]
+    if (top.kind == "country" or _clear(plain)) and top.country:
+        return Counter({top.country: mentions})
     return Counter()
 
 
@@ -296,13 +295,31 @@ def _evidence(
     )
 
 
-def _candidate_score(place: Place, group: _Group, ev: _Evidence, others: Counter[str]) -> float:
-    score = _score(place, group, others, others.total(), ev.gaz.countries_of(place))
-    score += _near_bonus(place, ev.anchors)
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """What surrounds one name's mentions: the article's countries by the other names, the
+    qualifiers after its mentions, and the records its mentions qualify."""
+
+    others: Counter[str]
+    total: int
+    quals: tuple[Place, ...]
+    roles: frozenset[str]
+
+
+def _around(group: _Group, ev: _Evidence) -> _Around:
+    others = _others(ev, group)
     starts = [m.start for m in group.mentions]
-    if any(_qualified(place, ev.quals.get(s, ())) for s in starts):
+    quals = tuple(q for s in starts for q in ev.quals.get(s, ()))
+    roles = frozenset(i for s in starts for i in ev.roles.get(s, ()))
+    return _Around(others, others.total(), quals, roles)
+
+
+def _candidate_score(place: Place, group: _Group, ev: _Evidence, near: _Around) -> float:
+    score = _score(place, group, near.others, near.total, ev.gaz.countries_of(place))
+    score += _near_bonus(place, ev.anchors)
+    if near.quals and _qualified(place, near.quals):
         score += W_QUALIFIER
-    if any(place.id in ev.roles.get(s, ()) for s in starts):
+    if place.id in near.roles:
         score += W_QUALIFIER
     if place.kind != "admin1" and place.admin1 in ev.regions:
         score += W_REGION
@@ -366,9 +383,14 @@ def _score_groups(groups: Sequence[_Group], ev: _Evidence, fallback: Fallback | 
         if not cands and fallback is not None:
             found = fallback(group.mentions[0].text)
             cands = [found] if found else []
-        others = ev.countries - _votes(group)  # a name does not vote for its own reading
-        out[group.key] = (group, [(_candidate_score(p, group, ev, others), p) for p in cands])
+        near = _around(group, ev)
+        out[group.key] = (group, [(_candidate_score(p, group, ev, near), p) for p in cands])
     return out
+
+
+def _others(ev: _Evidence, group: _Group) -> Counter[str]:
+    """The article's countries by the other names: a name does not vote for its own reading."""
+    return ev.countries - group.votes if group.votes else ev.countries
 
 
 def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
@@ -381,7 +403,7 @@ def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
             continue
         best = max(sc for sc, _ in cands)
         places = [p for k, p in focus.chosen.items() if k != key and p.kind not in _VAST]
-        others = ev.countries - _votes(group)
+        others = _others(ev, group)
         out[key] = (group, [
             (sc + _focus_bonus(p, group, focus, places, rival=_rival_named(group, p, others)), p)
             if sc + _MAX_FOCUS >= best else (sc, p)
@@ -394,16 +416,15 @@ _COMPASS = frozenset({"north", "south", "east", "west", "northern", "southern", 
                       "western", "central", "upper", "lower"})  # fmt: skip
 
 
-def _stray_region(place: Place, countries: Counter[str]) -> bool:
+def _stray_region(place: Place, group: _Group, ev: _Evidence) -> bool:
     """A first-level region with a descriptive name ("West Coast", "Northern") of a country
-    the article never names, while it names others: the words describe some part of the
-    article's own countries, not that far-off region, so the name is left unplaced rather
-    than guessed."""
-    first = place.name.split(" ", 1)[0].lower()
-    return (
-        place.kind == "admin1" and first in _COMPASS and bool(countries)
-        and countries.get(place.country, 0) == 0
-    )  # fmt: skip
+    the article's other names never name, while they name others: the words describe some
+    part of the article's own countries, not that far-off region, so the name is left
+    unplaced rather than guessed."""
+    if place.kind != "admin1" or place.name.split(" ", 1)[0].lower() not in _COMPASS:
+        return False
+    countries = _others(ev, group)
+    return bool(countries) and countries.get(place.country, 0) == 0
 
 
 def _choose_all(scored: _Scored) -> dict[str, Resolution]:
@@ -482,11 +503,7 @@ def resolve(
     scored = _score_groups(groups, ev, fallback)
     first = _choose_all(scored)
     chosen = _choose_all(_refocus(scored, _first_reading(first), ev))
-    chosen = {
-        k: r
-        for k, r in chosen.items()
-        if not _stray_region(r.place, ev.countries - _votes(scored[k][0]))  # others' votes
-    }
+    chosen = {k: r for k, r in chosen.items() if not _stray_region(r.place, scored[k][0], ev)}
     chosen = {k: _place_river(r, chosen, gaz) if r.place.kind == "river" else r
               for k, r in chosen.items()}  # fmt: skip
     out = []
