@@ -611,7 +611,9 @@ def _tables(data: dict[str, Any], table: str, path: Path) -> list[object]:
     return found
 
 
-def _curated_alias(entry: object, where: str, known: Collection[str]) -> list[tuple[str, str]]:
+def _curated_alias(
+    entry: object, where: str, known: Collection[str] | None
+) -> list[tuple[str, str]]:
     if not isinstance(entry, dict):
         raise DataFileError(f"{where}: not a table but {entry!r}")
     pid, names = entry.get("id"), entry.get("names")
@@ -619,7 +621,7 @@ def _curated_alias(entry: object, where: str, known: Collection[str]) -> list[tu
         raise DataFileError(f"{where}: field 'id' is {pid!r}, not a string")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise DataFileError(f"{where}: field 'names' is {names!r}, not a list of strings")
-    if pid not in known:
+    if known is not None and pid not in known:
         raise DataFileError(
             f"{where}: field 'id' names no gazetteer record; use the id of a place in "
             f"{PLACES_FILE} or a [[place]] of this file"
@@ -678,19 +680,12 @@ def read_curated(
     ids = None if known is None else set(known) | {p.id for p in places}
     for n, entry in enumerate(_tables(data, "alias", path), start=1):
         where = _where(path, "alias", n, entry)
-        aliases.extend(_curated_alias(entry, where, ids if ids is not None else _Anything()))
+        aliases.extend(_curated_alias(entry, where, ids))
     blocked = {
         _curated_block(entry, _where(path, "block", n, entry))
         for n, entry in enumerate(_tables(data, "block", path), start=1)
     }
     return places, aliases, blocked
-
-
-class _Anything(frozenset[str]):
-    """Every id (no check)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
 
 
 def _fingerprint(paths: Sequence[Path]) -> str:
