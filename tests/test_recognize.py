@@ -208,3 +208,21 @@ def test_an_organisation_stays_one_for_the_whole_text(parser: Geoparser) -> None
 def test_a_building_for_its_staff_is_still_the_place_elsewhere(parser: Geoparser) -> None:
     text = "White House aides met reporters. Later a dinner was held at the White House."
     assert found(parser, text) == ["White House"]
+
+
+def test_every_common_word_naming_a_well_known_place_is_kept_without_a_cue(
+    parser: Geoparser,
+) -> None:
+    """The audit of the common-word list: a word that names a well-known place (prior at
+    least WELL_KNOWN, its own name) is a place inside a sentence unless evidence says not."""
+    from geo.recognize import WELL_KNOWN
+
+    gaz, lex = parser.gazetteer, parser.lexicon
+    audited = []
+    for word in sorted(lex.common_words):
+        name = word.capitalize()
+        top = gaz.candidates(name, limit=1)
+        if len(word) > 2 and top and top[0].score >= WELL_KNOWN and gaz.is_own_name(name, top[0]):
+            audited.append(name)
+            assert found(parser, f"Then {name} announced new rules.") == [name]
+    assert {"Shanghai", "Arctic", "Phoenix"} <= set(audited)
