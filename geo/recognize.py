@@ -556,7 +556,9 @@ def _common_word_cued(ctx: _Context, m: _Match) -> bool:
     nxt = ctx.word(m.last + 1)
     named = bool(nxt and nxt.is_cap and ctx.adjacent(m.last, m.last + 1))
     if _well_known(ctx, surface) and not named:
-        return not (the and ctx.top(surface)[0].kind in _SETTLEMENTS)
+        # "the Phoenix" is a ship or a paper, "Orange said" a company
+        town = ctx.top(surface)[0].kind in _SETTLEMENTS
+        return not (town and (the or _next_word(ctx, m) in _SPEECH))
     return not the and (_has_cue(ctx, m) or _qualifying(ctx, m))
 
 

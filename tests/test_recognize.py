@@ -192,6 +192,7 @@ def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str])
         "The tanker is built to ice class Arc 6.",  # a designation with a number
         "The sisters of Orange Drugs Ltd met.",  # a well-known name inside an organisation's
         "Two White House aides resigned.",  # a building for the people who work in it
+        "Shares rose after Orange said profits doubled.",  # a common word's town that speaks
         "Sens. Tom Udall and Martin Heinrich wrote.",  # an abbreviated title
         "The Obama administration changed the rule.",  # a person's administration
     ],
@@ -224,5 +225,5 @@ def test_every_common_word_naming_a_well_known_place_is_kept_without_a_cue(
         top = gaz.candidates(name, limit=1)
         if len(word) > 2 and top and top[0].score >= WELL_KNOWN and gaz.is_own_name(name, top[0]):
             audited.append(name)
-            assert found(parser, f"Then {name} announced new rules.") == [name]
+            assert found(parser, f"Then {name} had a quiet week.") == [name]
     assert {"Shanghai", "Arctic", "Phoenix"} <= set(audited)
