@@ -24,11 +24,11 @@ import functools
 import gc
 import gzip
 import hashlib
+import itertools
 import math
 import os
 import pickle
 import re
-import sys
 import tempfile
 import tomllib
 import unicodedata
@@ -45,9 +45,10 @@ PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
 SHAPES_FILE = "shapes.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 9
+_INDEX_VERSION = 10
 _NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
 _POPULATION = 7
+_CODED = (2, 5, 6, 8)  # kind, country, admin1, source
 _MEMO_SIZE = 50_000
 
 #: Base prior of each kind before population is taken into account.
@@ -75,6 +76,20 @@ _SPACES = re.compile(r"\s+")
 _FIRST_WORD = re.compile(r"[ \-']")
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A ``str.translate`` table that drops combining marks, filled in per code point on
+    first sight (the marks are whatever :func:`unicodedata.combining` says they are)."""
+
+    def __missing__(self, point: int) -> int | None:
+        value = None if unicodedata.combining(chr(point)) else point
+        self[point] = value
+        return value
+
+
+_MARKS = _CombiningMarks()
+_PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z',-]| (?=[^ ]))*").fullmatch
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def normalize(name: str) -> str:
     """Fold a name for lookup: case, accents, curly quotes, dashes, spacing, a leading 'the'.
@@ -88,12 +103,22 @@ def normalize(name: str) -> str:
         return name.lower()
     text = name.translate(_QUOTES)
     if not text.isascii():  # accents and other marks come off; plain ASCII skips this
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFKD", text).translate(_MARKS)
     text = _SPACES.sub(" ", text.casefold().replace(".", "")).strip()
     if text.startswith("the "):
         text = text[4:]
     return text
+
+
+_THE = ("The ", "the ", "THE ")
+
+
+def _fold(name: str, plain: Any = _PLAIN, slow: Any = normalize.__wrapped__) -> str:
+    """:func:`normalize` without its cache, for building the index: a plain ASCII name
+    (letters, single spaces, hyphens, apostrophes, commas), most names, is only lower-cased."""
+    if plain(name) and name[:4] not in _THE:
+        return name.lower()
+    return slow(name)  # type: ignore[no-any-return]
 
 
 #: Similarity (difflib ratio) from which two names are taken as spellings of one.
@@ -146,6 +171,73 @@ def prior(kind: str, population: int) -> float:
     return round(base, 4)
 
 
+#: A raw record: id, name, kind, lat, lon, country, admin1, population, source, score.
+Row = tuple[str, str, str, float, float, str, str, int, str, float]
+
+
+def _row(p: Place) -> Row:
+    return (p.id, p.name, p.kind, p.lat, p.lon, p.country, p.admin1, p.population, p.source,
+            p.score)  # fmt: skip
+
+
+def _columns(rows: Iterable[Row]) -> tuple[Any, ...]:
+    """The records column-wise: numbers in arrays, repeated short strings shared, each
+    missing score replaced by the prior of the record's kind and population."""
+    cols: list[Any] = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(10)]
+    priors: dict[tuple[str, int], float] = {}
+    cols[9] = [
+        sc or priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
+        for sc, k, pop in zip(cols[9], cols[2], cols[7], strict=True)
+    ]
+    for n in _CODED:  # a few distinct values each: a table of them and a code per record
+        table = tuple(sorted(set(cols[n])))
+        code = {v: i for i, v in enumerate(table)}
+        cols[n] = _Coded(table, array("H", [code[v] for v in cols[n]]))
+    return tuple(
+        array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
+        for n, c in enumerate(cols)
+    )
+
+
+class _Coded:
+    """A column of few distinct strings (kinds, countries, admin-1 codes, sources) as a table
+    and a 16-bit code per record: a few hundred kB instead of a pointer per record, and a
+    pickle with no shared objects."""
+
+    __slots__ = ("codes", "table")
+
+    def __init__(self, table: tuple[str, ...], codes: array[int]) -> None:
+        self.table, self.codes = table, codes
+
+    def __getitem__(self, i: int) -> str:
+        return self.table[self.codes[i]]
+
+    def __getstate__(self) -> tuple[tuple[str, ...], array[int]]:
+        return self.table, self.codes
+
+    def __setstate__(self, state: tuple[tuple[str, ...], array[int]]) -> None:
+        self.table, self.codes = state
+
+
+def _put(index: dict[str, Any], key: str, i: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = i
+    elif isinstance(found, int):
+        if found != i:
+            index[key] = [found, i]
+    elif i not in found:
+        found.append(i)
+
+
+def _sorted_index(index: dict[str, Any], scores: Sequence[float]) -> dict[str, Any]:
+    """Shared names list their records most important first (as tuples)."""
+    for key, found in index.items():
+        if not isinstance(found, int):
+            index[key] = tuple(sorted(found, key=lambda i: -scores[i]))
+    return index
+
+
 class Gazetteer:
     """An in-memory name index over place records.
 
@@ -178,66 +270,99 @@ class Gazetteer:
         preferred: Iterable[tuple[str, str]] = (),
         shapes: Iterable[tuple[str, str, str]] = (),
     ) -> None:
-        # id, name, kind, lat, lon, country, admin1, population, source, score
-        self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
-        self._by_id: dict[str, int] = {}
-        for place in places:
-            self._add(place)
-        index: dict[str, list[int]] = {}
-        ids = self._cols[0]
-        for i, name in enumerate(self._cols[1]):
-            key = normalize(name)
-            if f"{key}\t{ids[i]}" not in blocked:
-                index.setdefault(key, []).append(i)
-        dotted = set()
-        for name, place_id in aliases:
-            pos = self._by_id.get(place_id)
-            key = normalize(name)
-            if name.endswith(".") and pos is not None and not name.isupper():
-                dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
-            if pos is None or not key or f"{key}\t{place_id}" in blocked:
-                continue
-            if pos not in index.setdefault(key, []):
-                index[key].append(pos)
-        for key in [k for k in index if "-" in k]:  # "Ra-son", "Ra son", "Rason"
-            for variant in (key.replace("-", " "), key.replace("-", "")):
-                index.setdefault(variant, [])
-                index[variant].extend(i for i in index[key] if i not in index[variant])
-        scores = self._cols[9]
-        self._index: dict[str, int | tuple[int, ...]] = {
-            k: v[0] if len(v) == 1 else tuple(sorted(v, key=lambda i: -scores[i]))
-            for k, v in index.items()
-            if v
-        }
-        self._cols = tuple(
-            array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
-            for n, c in enumerate(self._cols)
-        )
-        self._lines = {pid: (tuple(cc.split()), _vertices(pts)) for pid, cc, pts in shapes}
-        self._preferred = frozenset(f"{normalize(n)}\t{i}" for n, i in preferred)
-        self._dotted = frozenset(dotted)
-        self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
-        self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
+        self._setup((_row(p) for p in places), aliases, blocked, preferred=preferred, shapes=shapes)
 
-    def _add(self, place: Place) -> None:
-        score = place.score or prior(place.kind, place.population)
-        values = (place.id, place.name, sys.intern(place.kind), place.lat, place.lon,
-                  sys.intern(place.country), sys.intern(place.admin1), place.population,
-                  sys.intern(place.source), score)  # fmt: skip
-        pos = self._by_id.get(place.id)
-        if pos is None:
-            self._by_id[place.id] = len(self._cols[0])
-            for col, value in zip(self._cols, values, strict=True):
-                col.append(value)
-        else:
-            for col, value in zip(self._cols, values, strict=True):
-                col[pos] = value
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Iterable[Row],
+        aliases: Iterable[Sequence[str]],
+        blocked: Collection[str] = (),
+        *,
+        preferred: Iterable[tuple[str, str]] = (),
+        shapes: Iterable[Sequence[str]] = (),
+    ) -> Gazetteer:
+        """Build from raw records (see :data:`Row`; a score of 0 means "compute the prior"),
+        without making a :class:`Place` of each: the fast path of a cold load.  A list of
+        rows is consumed (emptied)."""
+        gaz = cls.__new__(cls)
+        gaz._setup(rows, aliases, blocked, preferred=preferred, shapes=shapes)
+        return gaz
+
+    def _setup(
+        self,
+        rows: Iterable[Row],
+        aliases: Iterable[Sequence[str]],
+        blocked: Collection[str],
+        *,
+        preferred: Iterable[tuple[str, str]],
+        shapes: Iterable[Sequence[str]],
+    ) -> None:
+        by_id: dict[str, Row] = {}
+        for row in rows:  # a later record with the same id replaces an earlier one
+            by_id[row[0]] = row
+        if isinstance(rows, list):
+            rows.clear()  # the records live on column-wise only: a cold load's peak memory
+        self._cols = _columns(by_id.values())
+        by_id.clear()
+        self._by_id = {pid: i for i, pid in enumerate(self._cols[0])}
+        index, dotted = self._index_names(aliases, blocked)
+        self._index = _sorted_index(index, self._cols[9])
+        self._lines = {s[0]: (tuple(s[1].split()), _vertices(s[2])) for s in shapes}
+        self._preferred = frozenset(f"{_fold(n)}\t{i}" for n, i in preferred)
+        self._dotted = frozenset(dotted)
+        self.max_tokens = max(map(str.count, self._index, itertools.repeat(" ")), default=0) + 1
+        words = [k for k in self._index if not k.isalnum()]  # a single word is its own head
+        self._heads = frozenset(
+            itertools.chain(
+                (k for k in self._index if k.isalnum()),
+                (_FIRST_WORD.split(k, maxsplit=1)[0] for k in words),
+            )
+        )
+
+    def _index_names(
+        self, aliases: Iterable[Sequence[str]], blocked: Collection[str]
+    ) -> tuple[dict[str, Any], set[str]]:
+        """Normalized name -> record position(s): own names, then aliases, then the hyphen
+        and space spellings of each.  A position list is made only for a shared name."""
+        index: dict[str, Any] = {}
+        ids, by_id = self._cols[0], self._by_id
+        check = {b.rsplit("\t", 1)[-1] for b in blocked}  # ids with a blocked name
+        for i, key in enumerate(map(_fold, self._cols[1])):  # each record once: no repeats
+            if check and ids[i] in check and f"{key}\t{ids[i]}" in blocked:
+                continue
+            found = index.get(key)
+            if found is None:
+                index[key] = i
+            elif isinstance(found, int):
+                index[key] = [found, i]
+            else:
+                found.append(i)
+        dotted = set()
+        for name, place_id, *_ in aliases:
+            pos = by_id.get(place_id)
+            if pos is None:
+                continue
+            key = _fold(name)
+            if name.endswith(".") and not name.isupper():
+                dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
+            if key and (place_id not in check or f"{key}\t{place_id}" not in blocked):
+                _put(index, key, pos)
+        for key in [k for k in index if "-" in k]:  # "Ra-son", "Ra son", "Rason"
+            found = index[key]
+            for variant in (key.replace("-", " "), key.replace("-", "")):
+                for i in (found,) if isinstance(found, int) else tuple(found):
+                    _put(index, variant, i)
+        return index, dotted
 
     def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made")}
+        # Caches stay out, and so does the id lookup: it shares its keys with the id column,
+        # and the cache is pickled without a memo (see _write_pickle).
+        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made", "_by_id")}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._by_id = {pid: i for i, pid in enumerate(state["_cols"][0])}
 
     def _place(self, i: int) -> Place:
         c = self._cols
@@ -357,10 +482,11 @@ class Gazetteer:
 
 def _read_tsv(path: Path) -> Iterator[list[str]]:
     try:
-        with gzip.open(path, "rt", encoding="utf-8", newline="\n") as fh:
-            for line in fh:
-                if line and not line.startswith("#"):
-                    yield line.rstrip("\n").split("\t")
+        with gzip.open(path, "rb") as fh:
+            lines = fh.read().decode("utf-8").split("\n")
+        for line in lines:
+            if line and not line.startswith("#"):
+                yield line.split("\t")
     except FileNotFoundError:
         raise DataFileError(
             f"gazetteer file {str(path)!r} is missing; run scripts/build_gazetteer.py"
@@ -386,6 +512,21 @@ def _parse_place(fields: list[str], path: Path, lineno: int) -> Place:
         )
     except ValueError as err:
         raise DataFileError(f"{str(path)!r} line {lineno}: bad place row {fields!r}") from err
+
+
+def read_rows(path: Path) -> list[Row]:
+    """Read a ``places.tsv.gz`` file into raw records (a score of 0: none given)."""
+    out: list[Row] = []
+    append = out.append
+    for n, f in enumerate(_read_tsv(path), start=1):
+        try:
+            pid, kind, lat, lon, country, admin1, pop, source, name, *rest = f
+            score = float(rest[0]) if rest and rest[0] else 0.0
+            append((pid, name, kind, float(lat), float(lon), country, admin1, int(pop or 0),
+                    source, score))  # fmt: skip
+        except ValueError as err:
+            raise DataFileError(f"{str(path)!r} line {n}: bad place row {f!r}") from err
+    return out
 
 
 def read_places(path: Path) -> list[Place]:
@@ -470,7 +611,9 @@ def _tables(data: dict[str, Any], table: str, path: Path) -> list[object]:
     return found
 
 
-def _curated_alias(entry: object, where: str, known: Collection[str]) -> list[tuple[str, str]]:
+def _curated_alias(
+    entry: object, where: str, known: Collection[str] | None
+) -> list[tuple[str, str]]:
     if not isinstance(entry, dict):
         raise DataFileError(f"{where}: not a table but {entry!r}")
     pid, names = entry.get("id"), entry.get("names")
@@ -478,7 +621,7 @@ def _curated_alias(entry: object, where: str, known: Collection[str]) -> list[tu
         raise DataFileError(f"{where}: field 'id' is {pid!r}, not a string")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise DataFileError(f"{where}: field 'names' is {names!r}, not a list of strings")
-    if pid not in known:
+    if known is not None and pid not in known:
         raise DataFileError(
             f"{where}: field 'id' names no gazetteer record; use the id of a place in "
             f"{PLACES_FILE} or a [[place]] of this file"
@@ -537,19 +680,12 @@ def read_curated(
     ids = None if known is None else set(known) | {p.id for p in places}
     for n, entry in enumerate(_tables(data, "alias", path), start=1):
         where = _where(path, "alias", n, entry)
-        aliases.extend(_curated_alias(entry, where, ids if ids is not None else _Anything()))
+        aliases.extend(_curated_alias(entry, where, ids))
     blocked = {
         _curated_block(entry, _where(path, "block", n, entry))
         for n, entry in enumerate(_tables(data, "block", path), start=1)
     }
     return places, aliases, blocked
-
-
-class _Anything(frozenset[str]):
-    """Every id (no check)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
 
 
 def _fingerprint(paths: Sequence[Path]) -> str:
@@ -562,14 +698,13 @@ def _fingerprint(paths: Sequence[Path]) -> str:
 
 def _build(data_dir: Path) -> Gazetteer:
     gdir = data_dir / "gazetteer"
-    places = read_places(gdir / PLACES_FILE)
-    aliases = read_aliases(gdir / ALIASES_FILE)
-    known = {p.id for p in places}
-    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, known)
-    shapes = [(f[0], f[1], f[2]) for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3]
-    return Gazetteer(
-        places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases, shapes=shapes
-    )
+    rows = read_rows(gdir / PLACES_FILE)
+    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, {r[0] for r in rows})
+    rows.extend(_row(p) for p in cur_places)
+    rows_of_two = (f for f in _read_tsv(gdir / ALIASES_FILE) if len(f) >= 2)
+    aliases = itertools.chain(rows_of_two, cur_aliases)
+    shapes = (f for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3)
+    return Gazetteer.from_rows(rows, aliases, blocked, preferred=cur_aliases, shapes=shapes)
 
 
 def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False) -> Gazetteer:
@@ -638,7 +773,12 @@ def _write_pickle(path: Path, obj: object) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+            # No memo: the index shares no objects between its parts (the small repeated
+            # strings are coded, the id lookup is rebuilt on load), and a memo of its
+            # million objects would be most of a cold load's peak memory.
+            pickler.fast = True
+            pickler.dump(obj)
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

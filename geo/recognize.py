@@ -73,7 +73,9 @@ _SPEECH = _words(
     insisted admitted acknowledged confirmed announced reported reports quoted cited
     """
 )
-_ABBREVIATED_TITLES = _words("mr mrs ms dr gen sen rep gov sgt lt capt col prof rev st")
+_ABBREVIATED_TITLES = _words(
+    "mr mrs ms dr gen sen sens rep reps gov govs sgt lt capt col prof rev st"
+)
 _FUNCTION = _words(
     """
     a an the in on at to from for by with and but or nor so yet as of after before since
@@ -126,6 +128,16 @@ _ORG_NOUNS = _words(
     """
     news agency agencies corp corporation company inc ltd llc plc group holdings airline
     airlines airways television tv newspaper daily broadcaster bank brand stores
+    administration
+    """
+)
+#: People named by their workplace: a building's name before one of these stands for the
+#: institution in it ("White House aides", "Pentagon officials"), not for the place.
+_ROLE_NOUNS = _words(
+    """
+    aide aides official officials staff staffer staffers spokesman spokeswoman spokesperson
+    press secretary chief counsel adviser advisers advisor correspondent correspondents
+    lawyer lawyers source sources insiders officers employees
     """
 )
 #: Prior from which a common word's place is well known: it needs evidence to be rejected
@@ -405,12 +417,15 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if _hyphen_glued(ctx, m):
         return True
     nxt = ctx.word(m.last + 1)
+    surface = ctx.text[m.start : m.end]
     glued_next = bool(
         nxt and _name_word(nxt) and ctx.adjacent(m.last, m.last + 1)
-        and nxt.text.lower() not in _MONTHS
+        and nxt.text.lower() not in _MONTHS and not _placed_in(ctx, surface, nxt.text)
     )  # fmt: skip
     prev = ctx.word(m.first - 1)
     glued_prev = bool(prev and _name_word(prev) and ctx.adjacent(m.first - 1, m.first))
+    if glued_prev and prev and _placed_in(ctx, prev.text, ctx.tokens[m.first].text):
+        glued_prev = False  # "Maiduguri Borno State": the region of the town before it
     if glued_prev and prev:
         low = prev.text.lower()
         initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
@@ -418,7 +433,6 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
             glued_prev = False
     if not (glued_next or glued_prev):
         return False
-    surface = ctx.text[m.start : m.end]
     acronym = surface.isupper()  # "Henry Lazenby US-based": no one's name is in capitals
     if not acronym and _personal_name(
         ctx, m, nxt if glued_next else None, prev if glued_prev else None
@@ -438,6 +452,18 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if m.first == m.last and top and top[0].score < PERSON_MAX and not named and personal:
         ctx.persons.add(normalize(surface))
     return True
+
+
+def _placed_in(ctx: _Context, town: str, region: str) -> bool:
+    """Whether ``region`` names a first-level region or a country that a place called
+    ``town`` lies in: then "Maiduguri Borno State" is a town and its region, not one name."""
+    if len(region) < 3 or region.lower() in ctx.lex.english_words:
+        return False
+    outer, inner = ctx.top(region), ctx.top(town)
+    return bool(
+        outer and inner and outer[0].kind in ("admin1", "country")
+        and inner[0].kind in _SETTLEMENTS and inner[0].country == outer[0].country
+    )  # fmt: skip
 
 
 def _name_word(tok: Token) -> bool:
@@ -538,8 +564,19 @@ def _common_word_cued(ctx: _Context, m: _Match) -> bool:
     nxt = ctx.word(m.last + 1)
     named = bool(nxt and nxt.is_cap and ctx.adjacent(m.last, m.last + 1))
     if _well_known(ctx, surface) and not named:
-        return not (the and ctx.top(surface)[0].kind in _SETTLEMENTS)
-    return not the and _has_cue(ctx, m)
+        # "the Phoenix" is a ship or a paper, "Orange said" a company
+        town = ctx.top(surface)[0].kind in _SETTLEMENTS
+        return not (town and (the or _next_word(ctx, m) in _SPEECH))
+    return not the and (_has_cue(ctx, m) or _qualifying(ctx, m))
+
+
+def _qualifying(ctx: _Context, m: _Match) -> bool:
+    """A region's name after a place and a comma ("Knockhill, Fife"): it says where the
+    place is, whatever else the word means."""
+    comma, place = ctx.word(m.first - 1), ctx.word(m.first - 2)
+    if not (comma and comma.text == "," and place and place.is_cap and place.is_word):
+        return False
+    return m.end - m.start >= 3 and _placed_in(ctx, place.text, ctx.text[m.start : m.end])
 
 
 def _adjective(ctx: _Context, m: _Match, surface: str) -> bool:
@@ -573,7 +610,7 @@ def _accept(ctx: _Context, m: _Match, *, known: bool = False, listed: bool = Fal
     a minor place ("Harbin, Shanghai and Guangzhou")."""
     surface = ctx.text[m.start : m.end]
     key = normalize(surface)
-    if key in ctx.persons or _designation(ctx, m, surface):
+    if key in ctx.persons or _designation(ctx, m, surface) or _workplace(ctx, m, surface):
         return False
     if _titled(ctx, m) or _speaker(ctx, m, surface):
         ctx.persons.add(key)
@@ -639,19 +676,29 @@ def _designation(ctx: _Context, m: _Match, surface: str) -> bool:
     return m.first == m.last and bool(top) and top[0].score <= STRONG
 
 
+def _next_word(ctx: _Context, m: _Match) -> str:
+    nxt = ctx.word(m.last + 1)
+    return nxt.text.lower() if nxt and nxt.is_word and ctx.adjacent(m.last, m.last + 1) else ""
+
+
+def _workplace(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A building's name before the people who work in it ("White House aides"): the
+    institution, not the place (elsewhere in the text it may well be the place)."""
+    if _next_word(ctx, m) not in _ROLE_NOUNS:
+        return False
+    top = ctx.top(surface)
+    return bool(top) and top[0].kind == "facility"
+
+
 def _organisation(ctx: _Context, m: _Match, surface: str) -> bool:
     """A minor place's name used for an organisation: before "news agency", "Corp" or the
     like, or as a source ("according to Xinhua")."""
-    if _strong(ctx, surface):
-        return False
-    nxt = ctx.word(m.last + 1)
-    if nxt and nxt.is_word and nxt.text.lower() in _ORG_NOUNS and ctx.adjacent(m.last, m.last + 1):
-        return True
-    return (
+    source = (
         m.first >= 2
         and ctx.tokens.text_at(m.first - 1).lower() == "to"
         and ctx.tokens.text_at(m.first - 2).lower() == "according"
     )
+    return (source or _next_word(ctx, m) in _ORG_NOUNS) and not _strong(ctx, surface)
 
 
 def _speaker(ctx: _Context, m: _Match, surface: str) -> bool:

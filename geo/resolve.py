@@ -34,14 +34,15 @@ from geo.model import Mention, Place, Resolution
 #: Score weights (see module docstring).
 W_EXACT = 0.15
 W_COUNTRY = 0.35
-W_QUALIFIER = 0.6
+W_QUALIFIER = 0.8
 W_NEAR = 0.2
 W_REGION = 0.1
 W_NICKNAME = 0.3
+W_ALTERNATE = 0.2
 NEAR_KM = 250.0
 NEAR_AREA_KM = 150.0
 QUALIFIER_KM = 100.0
-MAX_CANDIDATES = 25
+MAX_CANDIDATES = 40
 CLEAR_MARGIN = 0.2
 MAX_ALTERNATIVES = 3
 #: The article's focus: a first-level region that at least FOCUS_MIN other names of the
@@ -57,6 +58,7 @@ RIVER_REACH_KM = 1000.0
 #: Kinds too large for their point to say where an article is.
 _VAST = frozenset({"continent", "ocean"})
 _SETTLEMENT_KINDS = frozenset({"city", "port", "facility"})
+_AREA_KINDS = frozenset({"admin1", "region"})
 
 #: Kinds whose coordinates are a real location (not a label point of a large area).
 _POINT_KINDS = frozenset({"city", "port", "facility", "mountain", "island"})
@@ -71,6 +73,7 @@ class _Group:
     candidates: tuple[Place, ...]
     named: frozenset[str]  # ids of the candidates whose own (or curated) name this is
     nicknames: frozenset[str]  # ids of the candidates this name is only a nickname of
+    votes: Counter[str]  # the country the name speaks for (see _vote)
 
     @property
     def plain(self) -> list[Place]:
@@ -95,7 +98,8 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
         cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
         named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
         nicknames = frozenset(p.id for p in cands if gaz.is_nickname(ms[0].text, p))
-        groups.append(_Group(key, tuple(ms), cands, named, nicknames))
+        plain = [p for p in cands if p.id not in nicknames]
+        groups.append(_Group(key, tuple(ms), cands, named, nicknames, _vote(plain, len(ms))))
     return groups
 
 
@@ -108,13 +112,18 @@ def _clear(cands: Sequence[Place]) -> bool:
 
 
 def _votes(group: _Group) -> Counter[str]:
-    """The country a name speaks for: a named country, or a clear-cut place's country."""
-    cands = group.plain
-    if not cands:
+    """The country a name speaks for (see :func:`_vote`), computed once per name."""
+    return group.votes
+
+
+def _vote(plain: Sequence[Place], mentions: int) -> Counter[str]:
+    """The country a name speaks for: a named country, or a clear-cut place's country
+    (``plain``: its candidates, nicknames left out)."""
+    if not plain:
         return Counter()
-    top = cands[0]
-    if (top.kind == "country" or _clear(cands)) and top.country:
-        return Counter({top.country: len(group.mentions)})
+    top = plain[0]
+    if (top.kind == "country" or _clear(plain)) and top.country:
+        return Counter({top.country: mentions})
     return Counter()
 
 
@@ -200,6 +209,10 @@ def _score(
         score += W_EXACT
     elif place.id in group.nicknames:
         score -= W_NICKNAME
+    elif place.kind in _AREA_KINDS and group.named:
+        # A region called by a short or other form of its name ("Primorsk" for Primorsky
+        # Krai) yields to a place that bears the name as its own (the port of Primorsk).
+        score -= W_ALTERNATE
     if ccs and total:
         share = max(countries.get(cc, 0) for cc in ccs) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
@@ -282,13 +295,31 @@ def _evidence(
     )
 
 
-def _candidate_score(place: Place, group: _Group, ev: _Evidence, others: Counter[str]) -> float:
-    score = _score(place, group, others, others.total(), ev.gaz.countries_of(place))
-    score += _near_bonus(place, ev.anchors)
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """What surrounds one name's mentions: the article's countries by the other names, the
+    qualifiers after its mentions, and the records its mentions qualify."""
+
+    others: Counter[str]
+    total: int
+    quals: tuple[Place, ...]
+    roles: frozenset[str]
+
+
+def _around(group: _Group, ev: _Evidence) -> _Around:
+    others = _others(ev, group)
     starts = [m.start for m in group.mentions]
-    if any(_qualified(place, ev.quals.get(s, ())) for s in starts):
+    quals = tuple(q for s in starts for q in ev.quals.get(s, ()))
+    roles = frozenset(i for s in starts for i in ev.roles.get(s, ()))
+    return _Around(others, others.total(), quals, roles)
+
+
+def _candidate_score(place: Place, group: _Group, ev: _Evidence, near: _Around) -> float:
+    score = _score(place, group, near.others, near.total, ev.gaz.countries_of(place))
+    score += _near_bonus(place, ev.anchors)
+    if near.quals and _qualified(place, near.quals):
         score += W_QUALIFIER
-    if any(place.id in ev.roles.get(s, ()) for s in starts):
+    if place.id in near.roles:
         score += W_QUALIFIER
     if place.kind != "admin1" and place.admin1 in ev.regions:
         score += W_REGION
@@ -352,9 +383,14 @@ def _score_groups(groups: Sequence[_Group], ev: _Evidence, fallback: Fallback | 
         if not cands and fallback is not None:
             found = fallback(group.mentions[0].text)
             cands = [found] if found else []
-        others = ev.countries - _votes(group)  # a name does not vote for its own reading
-        out[group.key] = (group, [(_candidate_score(p, group, ev, others), p) for p in cands])
+        near = _around(group, ev)
+        out[group.key] = (group, [(_candidate_score(p, group, ev, near), p) for p in cands])
     return out
+
+
+def _others(ev: _Evidence, group: _Group) -> Counter[str]:
+    """The article's countries by the other names: a name does not vote for its own reading."""
+    return ev.countries - group.votes if group.votes else ev.countries
 
 
 def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
@@ -367,13 +403,28 @@ def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
             continue
         best = max(sc for sc, _ in cands)
         places = [p for k, p in focus.chosen.items() if k != key and p.kind not in _VAST]
-        others = ev.countries - _votes(group)
+        others = _others(ev, group)
         out[key] = (group, [
             (sc + _focus_bonus(p, group, focus, places, rival=_rival_named(group, p, others)), p)
             if sc + _MAX_FOCUS >= best else (sc, p)
             for sc, p in cands
         ])  # fmt: skip
     return out
+
+
+_COMPASS = frozenset({"north", "south", "east", "west", "northern", "southern", "eastern",
+                      "western", "central", "upper", "lower"})  # fmt: skip
+
+
+def _stray_region(place: Place, group: _Group, ev: _Evidence) -> bool:
+    """A first-level region with a descriptive name ("West Coast", "Northern") of a country
+    the article's other names never name, while they name others: the words describe some
+    part of the article's own countries, not that far-off region, so the name is left
+    unplaced rather than guessed."""
+    if place.kind != "admin1" or place.name.split(" ", 1)[0].lower() not in _COMPASS:
+        return False
+    countries = _others(ev, group)
+    return bool(countries) and countries.get(place.country, 0) == 0
 
 
 def _choose_all(scored: _Scored) -> dict[str, Resolution]:
@@ -452,6 +503,7 @@ def resolve(
     scored = _score_groups(groups, ev, fallback)
     first = _choose_all(scored)
     chosen = _choose_all(_refocus(scored, _first_reading(first), ev))
+    chosen = {k: r for k, r in chosen.items() if not _stray_region(r.place, scored[k][0], ev)}
     chosen = {k: _place_river(r, chosen, gaz) if r.place.kind == "river" else r
               for k, r in chosen.items()}  # fmt: skip
     out = []

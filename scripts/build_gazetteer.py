@@ -568,6 +568,45 @@ def _korean_variants(rows: list[Row], aliases: list[tuple[str, str]]) -> None:
         aliases.extend((f, pid) for f in sorted(forms - {name}))
 
 
+#: The Arabic article in transliterated names ("Al Qamishli", "Ar Raqqah", "El Arish"):
+#: news writes most of them without it.  Countries where Arabic place names are the rule.
+_ARABIC_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az|an|ath|adh)[ -‘’'](?=\w)", re.I)
+_ARABIC_COUNTRIES = frozenset(
+    [
+        "AE",
+        "BH",
+        "DZ",
+        "EG",
+        "IQ",
+        "JO",
+        "KW",
+        "LB",
+        "LY",
+        "MA",
+        "MR",
+        "OM",
+        "PS",
+        "QA",
+        "SA",
+        "SD",
+        "SY",
+        "TN",
+        "YE",
+    ]
+)
+
+
+def _arabic_variants(rows: list[Row], aliases: list[tuple[str, str]]) -> None:
+    """Index "Al Qāmishlī" and "Al-Qamishli" also as "Qāmishlī" and "Qamishli"."""
+    arabic = {r[0] for r in rows if r[4] in _ARABIC_COUNTRIES and r[1] in ("city", "port")}
+    names = [(r[8], r[0]) for r in rows if r[0] in arabic]
+    names += [(n, pid) for n, pid in aliases if pid in arabic]
+    for name, pid in names:
+        bare = _ARABIC_ARTICLE.sub("", name)
+        if bare != name and len(bare) >= 4:
+            aliases.append((bare, pid))
+
+
 #: Douglas-Peucker tolerance (degrees) of the river lines kept, and the most vertices kept.
 RIVER_TOLERANCE = 0.05
 RIVER_MAX_VERTICES = 400
@@ -657,6 +696,7 @@ def main() -> None:
     lexicon |= _surnames() | _known_names(rows) | {n.lower() for n, _ in aliases}
     rows += _airports(aliases, _big_cities(), lexicon)
     _korean_variants(rows, aliases)
+    _arabic_variants(rows, aliases)
     ids = {r[0] for r in rows}
     unique = sorted({(n, i) for n, i in aliases if i in ids})
     _write_tsv(

@@ -807,3 +807,20 @@ def test_every_curated_place_names_its_source():
 
     data = tomllib.loads((DATA / "gazetteer" / "curated.toml").read_text(encoding="utf-8"))
     assert all(p.get("source") for p in data["place"])
+
+
+def test_from_rows_is_the_constructor_without_place_objects():
+    places = [place("a:1", "Ra-son", population=2000), place("a:2", "Rason", "admin1")]
+    rows = [(p.id, p.name, p.kind, p.lat, p.lon, p.country, p.admin1, p.population, p.source,
+             p.score) for p in places]  # fmt: skip
+    aliases = [("Najin", "a:1"), ("Calif.", "a:2"), ("Nowhere", "a:404")]
+    fast = Gazetteer.from_rows(rows, aliases, {"rason\ta:2"})
+    slow = Gazetteer(places, aliases, {"rason\ta:2"})
+    assert rows == []  # consumed
+    assert fast.places() == slow.places()
+    assert (
+        [p.id for p in fast.candidates("Rason")]
+        == ["a:1"]
+        == [p.id for p in slow.candidates("Rason")]
+    )
+    assert fast.abbreviation("calif") and fast.lookup("Najin").id == "a:1"

@@ -170,6 +170,10 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Trucks waited at the Rafah crossing.", ["Rafah crossing"]),
         ("Soldiers patrol the Demilitarized Zone.", ["Demilitarized Zone"]),
         ("Voters in Ghana's Bono Region queued.", ["Ghana", "Bono Region"]),
+        # a town and its region without a comma are two places, not one name
+        ("Pupils in Ilorin Kwara State returned.", ["Ilorin", "Kwara State"]),
+        # the Arabic article is optional ("Al Qamishli")
+        ("Shells fell on Qamishli and Hasakah.", ["Qamishli", "Hasakah"]),
     ],
 )  # fmt: skip
 def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str]) -> None:
@@ -187,6 +191,10 @@ def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str])
         "Smith & Co. posted a loss.",  # a company's abbreviation
         "The tanker is built to ice class Arc 6.",  # a designation with a number
         "The sisters of Orange Drugs Ltd met.",  # a well-known name inside an organisation's
+        "Two White House aides resigned.",  # a building for the people who work in it
+        "Shares rose after Orange said profits doubled.",  # a common word's town that speaks
+        "Sens. Tom Udall and Martin Heinrich wrote.",  # an abbreviated title
+        "The Obama administration changed the rule.",  # a person's administration
     ],
 )
 def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
@@ -196,3 +204,26 @@ def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
 def test_an_organisation_stays_one_for_the_whole_text(parser: Geoparser) -> None:
     text = "Xinhua reported the visit. Later Xinhua added details."
     assert found(parser, text) == []
+
+
+def test_a_building_for_its_staff_is_still_the_place_elsewhere(parser: Geoparser) -> None:
+    text = "White House aides met reporters. Later a dinner was held at the White House."
+    assert found(parser, text) == ["White House"]
+
+
+def test_every_common_word_naming_a_well_known_place_is_kept_without_a_cue(
+    parser: Geoparser,
+) -> None:
+    """The audit of the common-word list: a word that names a well-known place (prior at
+    least WELL_KNOWN, its own name) is a place inside a sentence unless evidence says not."""
+    from geo.recognize import WELL_KNOWN
+
+    gaz, lex = parser.gazetteer, parser.lexicon
+    audited = []
+    for word in sorted(lex.common_words):
+        name = word.capitalize()
+        top = gaz.candidates(name, limit=1)
+        if len(word) > 2 and top and top[0].score >= WELL_KNOWN and gaz.is_own_name(name, top[0]):
+            audited.append(name)
+            assert found(parser, f"Then {name} had a quiet week.") == [name]
+    assert {"Shanghai", "Arctic", "Phoenix"} <= set(audited)

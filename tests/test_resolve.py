@@ -299,3 +299,37 @@ def test_a_river_is_placed_on_the_stretch_nearest_the_articles_places() -> None:
     assert (river.id, river.lat, river.lon) == ("br", 26.2, 91.7)
     alone = resolve("The Brahmaputra rose.", mentions("The Brahmaputra rose.", "Brahmaputra"), gaz)
     assert (alone[0].place.lat, alone[0].place.lon) == (29.3, 95.27)  # nothing to be near
+
+
+def test_a_region_by_a_short_form_yields_to_the_place_of_that_very_name() -> None:
+    places = [
+        Place("krai", "Primorsky Krai", "admin1", 45.17, 134.74, "RU", admin1="RU.59"),
+        Place("prim", "Primorsk", "city", 60.37, 28.61, "RU", admin1="RU.42", population=6_000),
+        Place("rot", "Rotterdam", "city", 51.92, 4.48, "NL", score=0.9),
+    ]
+    gaz = _gaz(places, [("Primorsk", "krai")])
+    text = "The tanker left Primorsk bound for Rotterdam."
+    assert _ids(text, gaz, "Primorsk", "Rotterdam")[0] == "prim"
+
+
+def test_a_qualifier_beats_a_famous_namesake() -> None:
+    places = [
+        Place("det:mi", "Detroit", "city", 42.33, -83.05, "US", admin1="US.MI", score=0.93),
+        Place("det:tx", "Detroit", "city", 33.66, -95.27, "US", admin1="US.TX", population=700),
+        Place("tx", "Texas", "admin1", 31.5, -99.35, "US", admin1="US.TX"),
+    ]
+    text = "Deputies caught him near Detroit, Texas."
+    assert _ids(text, _gaz(places), "Detroit", "Texas") == ["det:tx", "tx"]
+
+
+def test_a_descriptive_region_of_a_country_the_article_never_names_is_not_guessed() -> None:
+    places = [
+        Place("gm:wc", "West Coast", "admin1", 13.2, -16.3, "GM", admin1="GM.05"),
+        Place("us", "United States", "country", 39.8, -98.5, "US", score=1.0),
+        Place("gm", "Gambia", "country", 13.4, -15.4, "GM", score=1.0),
+    ]
+    gaz = _gaz(places)
+    text = "The United States team toured the West Coast."
+    assert _ids(text, gaz, "United States", "West Coast") == ["us"]
+    text = "Gambia held elections; turnout on the West Coast was high."
+    assert _ids(text, gaz, "Gambia", "West Coast") == ["gm", "gm:wc"]
