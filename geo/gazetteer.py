@@ -184,11 +184,11 @@ def _columns(rows: Iterable[Row]) -> tuple[Any, ...]:
     """The records column-wise: numbers in arrays, repeated short strings shared, each
     missing score replaced by the prior of the record's kind and population."""
     cols: list[Any] = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(10)]
+    scores, kinds, pops = cols[9], cols[2], cols[7]
     priors: dict[tuple[str, int], float] = {}
-    cols[9] = [
-        sc or priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
-        for sc, k, pop in zip(cols[9], cols[2], cols[7], strict=True)
-    ]
+    for i in [i for i, sc in enumerate(scores) if not sc]:  # most records: no score given
+        k, pop = kinds[i], pops[i]
+        scores[i] = priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
     for n in _CODED:  # a few distinct values each: a table of them and a code per record
         table = tuple(sorted(set(cols[n])))
         code = {v: i for i, v in enumerate(table)}
@@ -217,6 +217,14 @@ class _Coded:
 
     def __setstate__(self, state: tuple[tuple[str, ...], array[int]]) -> None:
         self.table, self.codes = state
+
+
+def _head(key: str) -> str:
+    """The first word of a normalized name (up to a space, hyphen or apostrophe)."""
+    word = key.partition(" ")[0]
+    if "-" in word or "'" in word:
+        return _FIRST_WORD.split(word, maxsplit=1)[0]
+    return word
 
 
 def _put(index: dict[str, Any], key: str, i: int) -> None:
@@ -312,13 +320,7 @@ class Gazetteer:
         self._preferred = frozenset(f"{_fold(n)}\t{i}" for n, i in preferred)
         self._dotted = frozenset(dotted)
         self.max_tokens = max(map(str.count, self._index, itertools.repeat(" ")), default=0) + 1
-        words = [k for k in self._index if not k.isalnum()]  # a single word is its own head
-        self._heads = frozenset(
-            itertools.chain(
-                (k for k in self._index if k.isalnum()),
-                (_FIRST_WORD.split(k, maxsplit=1)[0] for k in words),
-            )
-        )
+        self._heads = frozenset(map(_head, self._index))
 
     def _index_names(
         self, aliases: Iterable[Sequence[str]], blocked: Collection[str]
