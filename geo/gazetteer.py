@@ -5,10 +5,12 @@ The gazetteer is built by ``scripts/build_gazetteer.py`` from GeoNames (through 
 ``data/gazetteer/``, plus the hand-curated, user-editable ``data/gazetteer/curated.toml``:
 
 ``places.tsv.gz``
-    one row per place: ``id kind lat lon country admin1 population source name [score]``
-    (``score``, when given, is the record's prior; see ``scripts/build_gazetteer.py``)
+    one row per place: ``id kind lat lon country admin1 population source name [score [key]]``
+    (``score``, when given, is the record's prior; ``key``, when the header names it, is the
+    name's :func:`normalize` form where that is not just the lower-case name; see
+    ``scripts/build_gazetteer.py``)
 ``aliases.tsv.gz``
-    one row per alternate name: ``name id`` (the place's own name is always indexed)
+    one row per alternate name: ``name id [key]`` (the place's own name is always indexed)
 ``shapes.tsv.gz``
     one row per river: ``id countries lat,lon;lat,lon;...``, a simplified sample of its line
     and the countries it flows through
@@ -171,32 +173,36 @@ def prior(kind: str, population: int) -> float:
     return round(base, 4)
 
 
-#: A raw record: id, name, kind, lat, lon, country, admin1, population, source, score.
-Row = tuple[str, str, str, float, float, str, str, int, str, float]
+#: A raw record: id, name, kind, lat, lon, country, admin1, population, source, score and
+#: the name's index key ("" to fold the name at load).
+Row = tuple[str, str, str, float, float, str, str, int, str, float, str]
 
 
 def _row(p: Place) -> Row:
     return (p.id, p.name, p.kind, p.lat, p.lon, p.country, p.admin1, p.population, p.source,
-            p.score)  # fmt: skip
+            p.score, "")  # fmt: skip
 
 
-def _columns(rows: Iterable[Row]) -> tuple[Any, ...]:
-    """The records column-wise: numbers in arrays, repeated short strings shared, each
-    missing score replaced by the prior of the record's kind and population."""
-    cols: list[Any] = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(10)]
+def _columns(rows: Iterable[Row]) -> tuple[tuple[Any, ...], list[str]]:
+    """The records column-wise: numbers in arrays, repeated short strings coded, each
+    missing score replaced by the prior of the record's kind and population; and the names'
+    index keys as given ("" where a name is to be folded)."""
+    cols: list[Any] = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(11)]
+    keys = cols.pop()
+    scores, kinds, pops = cols[9], cols[2], cols[7]
     priors: dict[tuple[str, int], float] = {}
-    cols[9] = [
-        sc or priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
-        for sc, k, pop in zip(cols[9], cols[2], cols[7], strict=True)
-    ]
+    for i in [i for i, sc in enumerate(scores) if not sc]:  # most records: no score given
+        k, pop = kinds[i], pops[i]
+        scores[i] = priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
     for n in _CODED:  # a few distinct values each: a table of them and a code per record
         table = tuple(sorted(set(cols[n])))
         code = {v: i for i, v in enumerate(table)}
         cols[n] = _Coded(table, array("H", [code[v] for v in cols[n]]))
-    return tuple(
+    columns = tuple(
         array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
         for n, c in enumerate(cols)
     )
+    return columns, keys
 
 
 class _Coded:
@@ -217,6 +223,14 @@ class _Coded:
 
     def __setstate__(self, state: tuple[tuple[str, ...], array[int]]) -> None:
         self.table, self.codes = state
+
+
+def _head(key: str) -> str:
+    """The first word of a normalized name (up to a space, hyphen or apostrophe)."""
+    word = key.partition(" ")[0]
+    if "-" in word or "'" in word:
+        return _FIRST_WORD.split(word, maxsplit=1)[0]
+    return word
 
 
 def _put(index: dict[str, Any], key: str, i: int) -> None:
@@ -282,9 +296,9 @@ class Gazetteer:
         preferred: Iterable[tuple[str, str]] = (),
         shapes: Iterable[Sequence[str]] = (),
     ) -> Gazetteer:
-        """Build from raw records (see :data:`Row`; a score of 0 means "compute the prior"),
-        without making a :class:`Place` of each: the fast path of a cold load.  A list of
-        rows is consumed (emptied)."""
+        """Build from raw records (see :data:`Row`; a score of 0 means "compute the prior",
+        an empty key "fold the name"), without making a :class:`Place` of each: the fast
+        path of a cold load.  A list of rows is consumed (emptied)."""
         gaz = cls.__new__(cls)
         gaz._setup(rows, aliases, blocked, preferred=preferred, shapes=shapes)
         return gaz
@@ -303,32 +317,28 @@ class Gazetteer:
             by_id[row[0]] = row
         if isinstance(rows, list):
             rows.clear()  # the records live on column-wise only: a cold load's peak memory
-        self._cols = _columns(by_id.values())
+        self._cols, keys = _columns(by_id.values())
         by_id.clear()
         self._by_id = {pid: i for i, pid in enumerate(self._cols[0])}
-        index, dotted = self._index_names(aliases, blocked)
+        index, dotted = self._index_names(keys, aliases, blocked)
         self._index = _sorted_index(index, self._cols[9])
         self._lines = {s[0]: (tuple(s[1].split()), _vertices(s[2])) for s in shapes}
         self._preferred = frozenset(f"{_fold(n)}\t{i}" for n, i in preferred)
         self._dotted = frozenset(dotted)
         self.max_tokens = max(map(str.count, self._index, itertools.repeat(" ")), default=0) + 1
-        words = [k for k in self._index if not k.isalnum()]  # a single word is its own head
-        self._heads = frozenset(
-            itertools.chain(
-                (k for k in self._index if k.isalnum()),
-                (_FIRST_WORD.split(k, maxsplit=1)[0] for k in words),
-            )
-        )
+        self._heads = frozenset(map(_head, self._index))
 
     def _index_names(
-        self, aliases: Iterable[Sequence[str]], blocked: Collection[str]
+        self, keys: list[str], aliases: Iterable[Sequence[str]], blocked: Collection[str]
     ) -> tuple[dict[str, Any], set[str]]:
-        """Normalized name -> record position(s): own names, then aliases, then the hyphen
-        and space spellings of each.  A position list is made only for a shared name."""
+        """Normalized name -> record position(s): own names (``keys``: their keys where
+        the data file gives them), then aliases (``name, id[, key]``), then the hyphen and
+        space spellings of each.  A position list is made only for a shared name."""
         index: dict[str, Any] = {}
         ids, by_id = self._cols[0], self._by_id
         check = {b.rsplit("\t", 1)[-1] for b in blocked}  # ids with a blocked name
-        for i, key in enumerate(map(_fold, self._cols[1])):  # each record once: no repeats
+        own = (k or _fold(n) for k, n in zip(keys, self._cols[1], strict=True))
+        for i, key in enumerate(own):  # each record once: no repeats
             if check and ids[i] in check and f"{key}\t{ids[i]}" in blocked:
                 continue
             found = index.get(key)
@@ -339,11 +349,11 @@ class Gazetteer:
             else:
                 found.append(i)
         dotted = set()
-        for name, place_id, *_ in aliases:
+        for name, place_id, *given in aliases:
             pos = by_id.get(place_id)
             if pos is None:
                 continue
-            key = _fold(name)
+            key = given[0] if given and given[0] else _fold(name)
             if name.endswith(".") and not name.isupper():
                 dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
             if key and (place_id not in check or f"{key}\t{place_id}" not in blocked):
@@ -515,18 +525,44 @@ def _parse_place(fields: list[str], path: Path, lineno: int) -> Place:
 
 
 def read_rows(path: Path) -> list[Row]:
-    """Read a ``places.tsv.gz`` file into raw records (a score of 0: none given)."""
+    """Read a ``places.tsv.gz`` file into raw records (a score of 0: none given).
+
+    A file whose header names a ``key`` column gives each name's index key where it is not
+    simply the name in lower case (``scripts/build_gazetteer.py`` writes it): the names need
+    no folding at load.
+    """
     out: list[Row] = []
     append = out.append
+    keyed = _has_keys(path)
     for n, f in enumerate(_read_tsv(path), start=1):
         try:
             pid, kind, lat, lon, country, admin1, pop, source, name, *rest = f
             score = float(rest[0]) if rest and rest[0] else 0.0
+            key = rest[1] if len(rest) > 1 and rest[1] else name.lower() if keyed else ""
             append((pid, name, kind, float(lat), float(lon), country, admin1, int(pop or 0),
-                    source, score))  # fmt: skip
+                    source, score, key))  # fmt: skip
         except ValueError as err:
             raise DataFileError(f"{str(path)!r} line {n}: bad place row {f!r}") from err
     return out
+
+
+def _has_keys(path: Path) -> bool:
+    """Whether the file's header line names a ``key`` column (see :func:`read_rows`)."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            header = fh.readline()
+    except (OSError, EOFError, UnicodeDecodeError):
+        return False  # reported by _read_tsv, which reads the whole file
+    return header.startswith("#") and "key" in header.rstrip("\n").split("\t")
+
+
+def read_aliases_keyed(path: Path) -> Iterator[list[str]]:
+    """The rows of an ``aliases.tsv.gz`` file as ``[name, id, key]`` where the file gives
+    keys (the key is the lower-case name where none is written), else as they are."""
+    rows = (f for f in _read_tsv(path) if len(f) >= 2)
+    if not _has_keys(path):
+        return rows
+    return (f if len(f) > 2 and f[2] else [f[0], f[1], f[0].lower()] for f in rows)
 
 
 def read_places(path: Path) -> list[Place]:
@@ -701,8 +737,7 @@ def _build(data_dir: Path) -> Gazetteer:
     rows = read_rows(gdir / PLACES_FILE)
     cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, {r[0] for r in rows})
     rows.extend(_row(p) for p in cur_places)
-    rows_of_two = (f for f in _read_tsv(gdir / ALIASES_FILE) if len(f) >= 2)
-    aliases = itertools.chain(rows_of_two, cur_aliases)
+    aliases = itertools.chain(read_aliases_keyed(gdir / ALIASES_FILE), cur_aliases)
     shapes = (f for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3)
     return Gazetteer.from_rows(rows, aliases, blocked, preferred=cur_aliases, shapes=shapes)
 

@@ -27,14 +27,14 @@ import re
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.gazetteer import prior
+from geo.gazetteer import normalize, prior
 
 DEFAULT_NE = ROOT.parent / "shared" / "naturalearth"
 
@@ -659,7 +659,17 @@ def _coords(geom: Any) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y, *_ in geom.coords]
 
 
-def _write_tsv(path: Path, header: str, rows: list[tuple[object, ...]]) -> None:
+def _with_key(row: tuple[Any, ...], name_at: int, key_at: int) -> tuple[Any, ...]:
+    """The row with its name's index key (``geo.gazetteer.normalize``) in column ``key_at``
+    where the key is not just the lower-case name: a cold load then folds no name itself."""
+    name = str(row[name_at]).replace("\t", " ")  # as _write_tsv writes it
+    key = normalize(name)
+    if key == name.lower():
+        return row
+    return (*row, *[""] * (key_at - len(row)), key)
+
+
+def _write_tsv(path: Path, header: str, rows: Sequence[tuple[object, ...]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     # No file name and no time in the gzip header: the same input gives the same bytes.
@@ -701,10 +711,10 @@ def main() -> None:
     unique = sorted({(n, i) for n, i in aliases if i in ids})
     _write_tsv(
         args.out / "places.tsv.gz",
-        "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname\tscore",
-        rows,
-    )  # type: ignore[arg-type]
-    _write_tsv(args.out / "aliases.tsv.gz", "# name\tid", unique)  # type: ignore[arg-type]
+        "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname\tscore\tkey",
+        [_with_key(r, 8, 10) for r in rows],
+    )
+    _write_tsv(args.out / "aliases.tsv.gz", "# name\tid\tkey", [_with_key(a, 0, 2) for a in unique])
     shapes = _river_shapes(args.naturalearth, countries)
     _write_tsv(args.out / "shapes.tsv.gz", "# id\tcountries\tlat,lon;...", shapes)  # type: ignore[arg-type]
     print(f"{len(rows)} places, {len(unique)} aliases -> {args.out}")

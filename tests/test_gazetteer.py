@@ -812,7 +812,7 @@ def test_every_curated_place_names_its_source():
 def test_from_rows_is_the_constructor_without_place_objects():
     places = [place("a:1", "Ra-son", population=2000), place("a:2", "Rason", "admin1")]
     rows = [(p.id, p.name, p.kind, p.lat, p.lon, p.country, p.admin1, p.population, p.source,
-             p.score) for p in places]  # fmt: skip
+             p.score, "") for p in places]  # fmt: skip
     aliases = [("Najin", "a:1"), ("Calif.", "a:2"), ("Nowhere", "a:404")]
     fast = Gazetteer.from_rows(rows, aliases, {"rason\ta:2"})
     slow = Gazetteer(places, aliases, {"rason\ta:2"})
@@ -824,3 +824,32 @@ def test_from_rows_is_the_constructor_without_place_objects():
         == [p.id for p in slow.candidates("Rason")]
     )
     assert fast.abbreviation("calif") and fast.lookup("Najin").id == "a:1"
+
+
+def test_the_keys_in_the_data_files_are_normalize_of_the_names():
+    """The build script stores a name's key where it is not the lower-case name; a change to
+    normalize() needs the data files rebuilt, and this says so."""
+    gdir = DATA / "gazetteer"
+    assert gazetteer._has_keys(gdir / "places.tsv.gz")
+    for f in gazetteer._read_tsv(gdir / "places.tsv.gz"):
+        key = f[10] if len(f) > 10 and f[10] else f[8].lower()
+        assert key == normalize(f[8]), f
+    for name, _pid, key in gazetteer.read_aliases_keyed(gdir / "aliases.tsv.gz"):
+        assert key == normalize(name), name
+
+
+def test_a_file_without_a_key_column_has_its_names_folded(tmp_path):
+    gaz = gazetteer.load(make_data(tmp_path))  # no key column in these files
+    assert gaz.lookup("the DPRK").id == "gn:4"
+    assert not gazetteer._has_keys(tmp_path / "gazetteer" / "places.tsv.gz")
+
+
+def test_a_given_key_is_used_as_is(tmp_path):
+    data = make_data(tmp_path)
+    gdir = data / "gazetteer"
+    with gzip.open(gdir / "aliases.tsv.gz", "wt", encoding="utf-8") as fh:
+        fh.write("# name\tid\tkey\nTumen-ula\tgn:3\ttumen ula\nDuman\tgn:3\n")
+    gaz = gazetteer.load(data)
+    assert gaz.lookup("Tumen ula").id == "gn:3"  # the key as written
+    assert "Tumen-ula" not in gaz  # the name itself was not folded
+    assert gaz.lookup("duman").id == "gn:3"  # no key written: the lower-case name
