@@ -538,8 +538,15 @@ PLACES_JS = """
       FIELDS.forEach(function (f, i) { p[f] = row[i]; });
       return marker(p, data);
     });
-    if (data.cluster) { target.addLayers(layers); }
-    else { layers.forEach(function (m) { target.addLayer(m); }); }
+    if (data.cluster) {
+      target.addLayers(layers);
+      layers.forEach(function (m) {
+        // the searched place: open its cluster once the map is up
+        if (m.feature.properties.place_id === data.selected) {
+          setTimeout(function () { if (target._map) { target.zoomToShowLayer(m); } }, 0);
+        }
+      });
+    } else { layers.forEach(function (m) { target.addLayer(m); }); }
     NewsAtlas.count += layers.length;
   }
   window.NewsAtlas = {addPlaces: addPlaces, popup: popup, articles: {}, count: 0};
@@ -577,10 +584,15 @@ class _PlaceRows(JSCSSMixin, _RawMacro):
         """
     )
 
-    def __init__(self, rows: list[list[Any]], colour: str, *, cluster: bool) -> None:
+    def __init__(
+        self, rows: list[list[Any]], colour: str, *, cluster: bool, selected: str | None
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "PlaceRows"
-        data = {"colour": colour, "pane": PLACES_PANE, "cluster": cluster, "rows": rows}
+        data = {
+            "colour": colour, "pane": PLACES_PANE, "cluster": cluster, "selected": selected,
+            "rows": rows,
+        }  # fmt: skip
         self.payload = script_json(data)
         self.default_js = [("markerclusterjs", _MARKERCLUSTER[0])] if cluster else []
         names = ("markerclustercss", "markerclusterdefaultcss")
@@ -638,7 +650,7 @@ def _place_layers(
         name = esc(label)
         layer = folium.FeatureGroup(name=name, show=name not in opts.hidden_overlays)
         mine = [r for r, g in zip(rows, groups, strict=True) if g == group_key]
-        _add(layer, _PlaceRows(mine, colour, cluster=cluster))
+        _add(layer, _PlaceRows(mine, colour, cluster=cluster, selected=opts.selected))
         layers.append(layer)
     return _PlaceScript(_quoted_titles(places, rows)), layers
 
@@ -762,6 +774,23 @@ class _Behaviour(MacroElement):
         self.config = dict(config)
 
 
+#: Mention counts the size legend shows.
+SIZE_STEPS = (1, 10, 50)
+
+
+def size_legend_html() -> str:
+    """Circles as large as the markers of 1, 10 and 50 mentions (radius 4 + 3·√n px)."""
+    items = []
+    for n in SIZE_STEPS:
+        d = round(2 * _radius(n))
+        circle = (
+            f"display:inline-block;width:{d}px;height:{d}px;border-radius:50%;"
+            "border:1px solid #555;vertical-align:middle;margin:0 4px 0 6px"
+        )
+        items.append(f"<span style='{circle}'></span>{n}")
+    return f"<div style='margin-top:4px'>Mentions:{''.join(items)}</div>"
+
+
 def legend_html() -> str:
     """The legend: kind groups (circle colours) and route styles (mode colours, dashes)."""
     dot = "display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px"
@@ -777,6 +806,7 @@ def legend_html() -> str:
     rows.append(
         f"<div><span style='{bar};border-top:3px dashed #444'></span>planned / proposed</div>"
     )
+    rows.append(size_legend_html())
     box = (
         "background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;"
         "font:12px/1.5 sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)"
@@ -823,7 +853,8 @@ def _new_map(places: gpd.GeoDataFrame, opts: MapOptions, selected: Any | None) -
     m.default_css = [a for a in m.default_css if a[0] == "leaflet_css"]
     if center is None and not places.empty:
         minx, miny, maxx, maxy = (float(v) for v in places.total_bounds)
-        m.fit_bounds([to_latlon(minx, miny), to_latlon(maxx, maxy)], padding=(30, 30))
+        bounds = [to_latlon(minx, miny), to_latlon(maxx, maxy)]
+        m.fit_bounds(bounds, padding=(30, 30), max_zoom=8)  # one place: not an endless zoom
     return m
 
 

@@ -462,3 +462,18 @@ def test_publish_basemap_copies_once_and_reports(tmp_path: Path) -> None:
     assert assets.publish_basemap(ROOT / "data", static)
     assert copied.stat().st_mtime_ns == stamp  # unchanged files are not rewritten
     assert not assets.publish_basemap(tmp_path / "nowhere", tmp_path / "static2")
+
+
+def test_one_place_is_fitted_at_a_bounded_zoom(places: gpd.GeoDataFrame) -> None:
+    """Without a tile layer the map has no maximum zoom: one place would fit at infinity."""
+    page = build_map(places.iloc[:1], None, TINY_BASEMAP).get_root().render()
+    assert re.search(
+        r'fitBounds\(\s*\[\[43\.1, 131\.9\], \[43\.1, 131\.9\]\],\s*\{[^}]*"maxZoom": 8', page
+    )
+
+
+def test_legend_shows_marker_sizes() -> None:
+    legend = mapview.legend_html()
+    for n in mapview.SIZE_STEPS:
+        d = round(2 * min(4 + 3 * n**0.5, 24))  # radius capped at 24 px
+        assert f"width:{d}px;height:{d}px" in legend and f"</span>{n}" in legend
