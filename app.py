@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,19 +67,6 @@ def _map_document(
 @st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=_KEYS)
 def _timeline(lay: Layers) -> Any:
     return dashboard.timeline(lay.articles)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=_KEYS)
-def _exports(lay: Layers, filters: Filters) -> tuple[Any, list[tuple[str, str, str, str]]]:
-    view = _view(lay, filters)
-    table = dashboard.places_table(view.places)
-    geojson, csv = "application/geo+json", "text/csv"
-    return table, [
-        ("Places GeoJSON", dashboard.to_geojson(view.places), "places.geojson", geojson),
-        ("Places CSV", dashboard.to_csv(table), "places.csv", csv),
-        ("Routes GeoJSON", dashboard.to_geojson(view.routes), "routes.geojson", geojson),
-        ("Routes CSV", dashboard.to_csv(dashboard.routes_table(view.routes)), "routes.csv", csv),
-    ]
 
 
 @st.cache_resource(show_spinner=False)
@@ -247,12 +235,27 @@ def _reader(lay: Layers, articles: frozenset[str] | None) -> None:
     st.markdown(dashboard.reader_html(lay, art_id), unsafe_allow_html=True)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=_KEYS)
+def _places_table(lay: Layers, filters: Filters) -> Any:
+    return dashboard.places_table(_view(lay, filters).places)
+
+
 def _table(lay: Layers, filters: Filters) -> None:
-    table, downloads = _exports(lay, filters)
+    view, table = _view(lay, filters), _places_table(lay, filters)
     st.dataframe(table, hide_index=True, width="stretch")
-    cols = st.columns(4)
-    for col, (label, data, name, mime) in zip(cols, downloads, strict=True):
+    geojson, csv = "application/geo+json", "text/csv"
+    downloads = (  # made when clicked, not on every run
+        ("Places GeoJSON", partial(dashboard.to_geojson, view.places), "places.geojson", geojson),
+        ("Places CSV", partial(dashboard.to_csv, table), "places.csv", csv),
+        ("Routes GeoJSON", partial(dashboard.to_geojson, view.routes), "routes.geojson", geojson),
+        ("Routes CSV", partial(_routes_csv, view.routes), "routes.csv", csv),
+    )
+    for col, (label, data, name, mime) in zip(st.columns(4), downloads, strict=True):
         col.download_button(label, data, file_name=name, mime=mime, key=f"dl-{name}")
+
+
+def _routes_csv(routes: Any) -> str:
+    return dashboard.to_csv(dashboard.routes_table(routes))
 
 
 def _claim(lay: Layers) -> None:

@@ -392,7 +392,7 @@ class _FeatureTag(MacroElement):
         {% macro script(this, kwargs) %}
             {{ this._parent.get_name() }}.feature = {{ this.feature|tojson }};
             {{ this._parent.get_name() }}.on("click", function (e) {
-                e.target.feature.properties.click = Date.now() + "-" + Math.random();
+                NewsAtlas.report(e.target);
             });
         {% endmacro %}
         """
@@ -522,9 +522,21 @@ PLACES_JS = """
                  geometry: {type: "Point", coordinates: [p.lon, p.lat]}};
     m.bindTooltip(function () { return el("span", p.name); }, {sticky: false});
     m.bindPopup(function () { return popup(p); }, {maxWidth: 360});
-    // A click stamps the feature, so the same marker clicked twice is two values.
-    m.on("click", function () { seq += 1; m.feature.properties.click = Date.now() + "-" + seq; });
+    m.on("click", function () { report(m); });
     return m;
+  }
+  // A click stamps the feature (so the same marker clicked twice is two values) and reports
+  // it to Streamlit at once, as st_folium would 250 ms later (its debounce): st_folium then
+  // finds the value already sent and sends nothing more.
+  function report(layer) {
+    seq += 1;
+    layer.feature.properties.click = Date.now() + "-" + seq;
+    var g = window.__GLOBAL_DATA__;
+    if (!g || !window.Streamlit || !g.returned_objects
+        || g.returned_objects.join() !== "last_active_drawing") { return; }
+    var data = {last_active_drawing: layer.toGeoJSON()};
+    g.previous_data = data;
+    window.Streamlit.setComponentValue(data);
   }
   function addPlaces(group, data) {
     var target = group;
@@ -549,7 +561,8 @@ PLACES_JS = """
     } else { layers.forEach(function (m) { target.addLayer(m); }); }
     NewsAtlas.count += layers.length;
   }
-  window.NewsAtlas = {addPlaces: addPlaces, popup: popup, articles: {}, count: 0};
+  window.NewsAtlas = {addPlaces: addPlaces, popup: popup, report: report, articles: {},
+                      count: 0};
 })();
 """
 
@@ -849,6 +862,7 @@ def _new_map(places: gpd.GeoDataFrame, opts: MapOptions, selected: Any | None) -
     # Leaflet and jQuery (folium's popups use it) only: the map uses no Bootstrap, Font
     # Awesome or awesome-markers (circle markers, plain HTML popups), and each file not
     # loaded is time saved every time Streamlit mounts the map.
+    m.options["maxZoom"] = 18  # markercluster needs one (folium passes max_zoom to tiles only)
     m.default_js = [a for a in m.default_js if a[0] in ("leaflet", "jquery")]
     m.default_css = [a for a in m.default_css if a[0] == "leaflet_css"]
     if center is None and not places.empty:

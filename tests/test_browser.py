@@ -76,6 +76,11 @@ MARKER_JS = """([placeId, shown]) => {
 }"""
 
 
+#: In the map's frame: its places are drawn (markers or clusters).
+DRAWN_JS = """() => window.map && window.NewsAtlas && window.NewsAtlas.count > 0
+    && document.querySelectorAll('path.leaflet-interactive, .marker-cluster').length > 0"""
+
+
 def runs(page: Page) -> int:
     """Full script runs of the page so far (the app's hidden counter)."""
     return int(page.locator("#news-atlas-runs").get_attribute("data-runs") or 0)
@@ -87,25 +92,32 @@ def map_frame(page: Page) -> Frame:
     frame = handle.content_frame()
     assert frame is not None
     frame.wait_for_selector(".leaflet-container", timeout=TIMEOUT)
-    frame.wait_for_function(
-        "() => window.map && document.querySelectorAll("
-        "'.news-atlas-places-pane path.leaflet-interactive, path.leaflet-interactive').length > 10",
-        timeout=TIMEOUT,
-    )
+    frame.wait_for_function(DRAWN_JS, timeout=TIMEOUT)
     return frame
 
 
 def click_place(page: Page, place_id: str, lat: float, lon: float) -> Frame:
     """Zoom the map to a place (no rerun) and click its marker like a user."""
+    frame = zoom_to_place(page, place_id, lat, lon)
+    frame.locator(f'path[data-place-id="{place_id}"]').click(timeout=TIMEOUT)
+    return frame
+
+
+def zoom_to_place(page: Page, place_id: str, lat: float, lon: float) -> Frame:
+    """Zoom the map to a place, close enough that no cluster hides its marker, with its
+    popup closed; the marker's path carries ``data-place-id``."""
     frame = map_frame(page)
     frame.evaluate(
-        "([lat, lon]) => { window.map.closePopup(); window.map.setView([lat, lon], 8, "
+        "([lat, lon]) => { window.map.closePopup(); window.map.setView([lat, lon], 10, "
         "{animate: false}); }",
         [lat, lon],
     )
-    frame.wait_for_function(TAG_JS, timeout=TIMEOUT)
+    frame.wait_for_function(
+        "(id) => (" + TAG_JS + ")() && document.querySelector(`path[data-place-id='${id}']`)",
+        arg=place_id,
+        timeout=TIMEOUT,
+    )
     expect(frame.locator(".leaflet-popup")).to_have_count(0, timeout=TIMEOUT)  # faded out
-    frame.locator(f'path[data-place-id="{place_id}"]').click(timeout=TIMEOUT)
     return frame
 
 

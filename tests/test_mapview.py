@@ -477,3 +477,18 @@ def test_legend_shows_marker_sizes() -> None:
     for n in mapview.SIZE_STEPS:
         d = round(2 * min(4 + 3 * n**0.5, 24))  # radius capped at 24 px
         assert f"width:{d}px;height:{d}px" in legend and f"</span>{n}" in legend
+
+
+def test_map_has_a_max_zoom_for_the_clusters(places: gpd.GeoDataFrame) -> None:
+    """markercluster throws "Map has no maxZoom specified" on a map without tile layers."""
+    page = build_map(places, None, TINY_BASEMAP, MapOptions(cluster=True)).get_root().render()
+    assert re.search(r'"maxZoom": 18', page)
+
+
+def test_a_click_is_reported_at_once_and_once() -> None:
+    """The click goes to Streamlit without st_folium's 250 ms debounce, and st_folium's own
+    (debounced) report then finds the same value already sent."""
+    js = mapview.PLACES_JS
+    assert "window.Streamlit.setComponentValue(data)" in js
+    assert "g.previous_data = data" in js
+    assert 'g.returned_objects.join() !== "last_active_drawing"' in js
