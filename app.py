@@ -20,6 +20,8 @@ from geo.errors import GeoError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BASEMAP_URL = "/app/static/basemap"
+#: Rows of the places table shown (most mentioned first); the downloads have every place.
+TABLE_ROWS = 1000
 
 st.set_page_config(page_title="News Atlas", page_icon="🗺️", layout="wide")
 
@@ -242,7 +244,11 @@ def _places_table(lay: Layers, filters: Filters) -> Any:
 
 def _table(lay: Layers, filters: Filters) -> None:
     view, table = _view(lay, filters), _places_table(lay, filters)
-    st.dataframe(table, hide_index=True, width="stretch")
+    if len(table) > TABLE_ROWS:  # a long table is a long message on every page open
+        st.caption(
+            f"The {TABLE_ROWS:,} most mentioned of {len(table):,} places; the downloads have all."
+        )
+    st.dataframe(table.head(TABLE_ROWS), hide_index=True, width="stretch")
     geojson, csv = "application/geo+json", "text/csv"
     downloads = (  # made when clicked, not on every run
         ("Places GeoJSON", partial(dashboard.to_geojson, view.places), "places.geojson", geojson),

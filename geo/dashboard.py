@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import threading
 from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,15 +199,44 @@ def _route_frame(st: Store) -> gpd.GeoDataFrame:
     return frame
 
 
+#: Layers read ahead of the first visit (:func:`preload_layers`), by store and build.
+_PRELOADED: dict[tuple[str, int], Layers] = {}
+_PRELOAD_LOCK = threading.Lock()
+
+
+def preload_layers(path: Path) -> None:
+    """Read the atlas at ``path`` ahead of the first visit (``geo.serve`` runs this in a
+    thread while Streamlit starts): the next :func:`load_layers` of the same build returns
+    it instead of reading the store again.  A missing or broken store is left for the page
+    to report."""
+    with _PRELOAD_LOCK:
+        try:
+            lay = _read_layers(path)
+        except DataFileError:
+            return
+        _PRELOADED.clear()
+        _PRELOADED[(str(path), lay.build_id)] = lay
+
+
 def load_layers(path: Path) -> Layers:
     """Read what the dashboard keeps in memory from the store at ``path``, all from one
-    committed build.
+    committed build (the preloaded one, see :func:`preload_layers`, when it is current).
 
     Raises
     ------
     DataFileError
         If there is no store there or it is not one; build with ``python -m geo build``.
     """
+    with _PRELOAD_LOCK:
+        if _PRELOADED:
+            with Store(path) as st:
+                current = (str(path), st.build_id())
+            if current in _PRELOADED:
+                return _PRELOADED.pop(current)
+    return _read_layers(path)
+
+
+def _read_layers(path: Path) -> Layers:
     with Store(path) as st, st.snapshot():
         mentions = st.mention_table()
         places = _place_frame(st, mentions)

@@ -73,6 +73,19 @@ def test_missing_or_broken_store_is_a_data_file_error(tmp_path: Path) -> None:
         dashboard.load_layers(path)
 
 
+def test_preloaded_layers_are_handed_over_once(atlas: AtlasData, tmp_path: Path) -> None:
+    dashboard.preload_layers(atlas.store)
+    assert dashboard._PRELOADED  # read ahead
+    first = dashboard.load_layers(atlas.store)
+    assert not dashboard._PRELOADED
+    second = dashboard.load_layers(atlas.store)
+    assert first is not second  # handed over once, then read as usual
+    assert len(first.places) == len(second.places) and first.build_id == second.build_id
+    dashboard.preload_layers(tmp_path / "nowhere.sqlite")  # left for the page to report
+    with pytest.raises(DataFileError):
+        dashboard.load_layers(tmp_path / "nowhere.sqlite")
+
+
 # -- filters and search -----------------------------------------------------------------------
 
 
