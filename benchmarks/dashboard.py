@@ -196,7 +196,7 @@ def _screenshot(page: Page, lay: dashboard.Layers, path: Path) -> None:
     row = lay.places[lay.places["name"] == PLACES[0]].iloc[0]
     click_place(page, row["place_id"], row["lat"], row["lon"])
     panel(page, "data-place-id", row["place_id"])
-    map_frame(page).evaluate("() => window.map.setZoom(4, {animate: false})")
+    map_frame(page).evaluate("() => { window.map.setZoom(4, {animate: false}); }")
     page.wait_for_timeout(500)  # let the tiles of the offline base map settle for the picture
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path))
