@@ -20,6 +20,7 @@ from geo.errors import GeoError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BASEMAP_URL = "/app/static/basemap"
+PLACES_URL = "/app/static/places"
 #: Rows of the places table shown (most mentioned first); the downloads have every place.
 TABLE_ROWS = 1000
 
@@ -61,7 +62,9 @@ def _map_document(
     lay: Layers, filters: Filters, cluster: bool | None, focus: str | None
 ) -> _stfolium.MapDocument:
     view = _view(lay, filters)
-    options = mapview.MapOptions(cluster=cluster, selected=focus)
+    name = assets.publish_places(mapview.place_data(view.places), STATIC_DIR)
+    url = f"{PLACES_URL}/{name}" if name else None  # fetched and cached by the browser
+    options = mapview.MapOptions(cluster=cluster, selected=focus, places_url=url)
     m = mapview.build_map(view.places, view.map_routes, _basemap(str(_cfg().data_dir)), options)
     return _stfolium.map_document(m, key="map")
 

@@ -147,6 +147,9 @@ class MapOptions:
         Overlay names (:func:`overlay_names`) to start hidden.
     persist_key : str or None
         ``localStorage`` key to remember layers and view in the browser; None disables it.
+    places_url : str or None
+        URL of :func:`place_data` for these places: the browser fetches the places from there
+        (and caches them) instead of reading them inline from the map script.
     """
 
     cluster: bool | None = None
@@ -157,6 +160,7 @@ class MapOptions:
     base_layer: str = OFFLINE_LAYER
     hidden_overlays: Collection[str] = field(default_factory=frozenset)
     persist_key: str | None = "news-atlas-map"
+    places_url: str | None = None
 
 
 def esc(value: object) -> str:
@@ -538,14 +542,29 @@ PLACES_JS = """
     g.previous_data = data;
     window.Streamlit.setComponentValue(data);
   }
+  var fetched = {};
+  // Rows inline (data.rows), or one fetch of every group's rows (data.url) shared by all.
   function addPlaces(group, data) {
+    if (!data.url) { draw(group, data, data.rows); return; }
+    if (!fetched[data.url]) {
+      fetched[data.url] = fetch(data.url).then(function (r) {
+        if (!r.ok) { throw new Error("places " + r.status); }
+        return r.json();
+      });
+    }
+    fetched[data.url].then(function (all) {
+      Object.assign(NewsAtlas.articles, all.articles);
+      draw(group, data, all.groups[data.group] || []);
+    });
+  }
+  function draw(group, data, rows) {
     var target = group;
     if (data.cluster) {
       target = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false,
                                      maxClusterRadius: 50, disableClusteringAtZoom: 9});
       group.addLayer(target);
     }
-    var layers = data.rows.map(function (row) {
+    var layers = rows.map(function (row) {
       var p = {};
       FIELDS.forEach(function (f, i) { p[f] = row[i]; });
       return marker(p, data);
@@ -598,14 +617,21 @@ class _PlaceRows(JSCSSMixin, _RawMacro):
     )
 
     def __init__(
-        self, rows: list[list[Any]], colour: str, *, cluster: bool, selected: str | None
+        self,
+        rows: list[list[Any]] | str,
+        colour: str,
+        *,
+        group: str,
+        opts: MapOptions,
+        cluster: bool,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "PlaceRows"
-        data = {
-            "colour": colour, "pane": PLACES_PANE, "cluster": cluster, "selected": selected,
-            "rows": rows,
+        data: dict[str, Any] = {
+            "colour": colour, "pane": PLACES_PANE, "cluster": cluster,
+            "selected": opts.selected, "group": group,
         }  # fmt: skip
+        data.update({"url": rows} if isinstance(rows, str) else {"rows": rows})
         self.payload = script_json(data)
         self.default_js = [("markerclusterjs", _MARKERCLUSTER[0])] if cluster else []
         names = ("markerclustercss", "markerclusterdefaultcss")
@@ -652,20 +678,39 @@ def _quoted_titles(places: gpd.GeoDataFrame, rows: list[list[Any]]) -> dict[str,
     return titles
 
 
+def _grouped(places: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]:
+    rows = place_rows(places)
+    groups = list(places["group"]) if "group" in places else []
+    out: dict[str, list[list[Any]]] = {key: [] for key in GROUP_STYLES}
+    for row, group in zip(rows, groups, strict=True):
+        if group in out:
+            out[group].append(row)
+    return out
+
+
+def place_data(places: gpd.GeoDataFrame) -> str:
+    """The places as the browser fetches them with ``MapOptions.places_url``: JSON of
+    ``{"groups": {kind group: rows (see place_rows)}, "articles": {id: title}}``."""
+    groups = _grouped(places)
+    rows = [r for group in groups.values() for r in group]
+    data = {"groups": groups, "articles": _quoted_titles(places, rows)}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def _place_layers(
     places: gpd.GeoDataFrame, opts: MapOptions
 ) -> tuple[_PlaceScript, list[folium.FeatureGroup]]:
     cluster = opts.cluster if opts.cluster is not None else len(places) > CLUSTER_ABOVE
-    rows = place_rows(places)
-    groups = list(places["group"]) if "group" in places else []
+    groups = _grouped(places) if opts.places_url is None else {}
     layers = []
-    for group_key, (label, colour) in GROUP_STYLES.items():
+    for key, (label, colour) in GROUP_STYLES.items():
         name = esc(label)
         layer = folium.FeatureGroup(name=name, show=name not in opts.hidden_overlays)
-        mine = [r for r, g in zip(rows, groups, strict=True) if g == group_key]
-        _add(layer, _PlaceRows(mine, colour, cluster=cluster, selected=opts.selected))
+        rows = opts.places_url or groups[key]
+        _add(layer, _PlaceRows(rows, colour, group=key, opts=opts, cluster=cluster))
         layers.append(layer)
-    return _PlaceScript(_quoted_titles(places, rows)), layers
+    inline = [r for group in groups.values() for r in group]
+    return _PlaceScript(_quoted_titles(places, inline)), layers
 
 
 def _base_layers(basemap: BaseMap, opts: MapOptions) -> list[folium.map.Layer]:

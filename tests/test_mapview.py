@@ -449,7 +449,7 @@ def test_basemap_fetched_by_url_keeps_the_map_small(
     assert 'fetch("/app/static/basemap/countries.geojson")' in linked
     assert 'fetch("/app/static/basemap/coastline.geojson")' in linked
     assert "L.canvas(" in linked
-    assert "fetch(" not in inline
+    assert "/app/static/basemap" not in inline
     assert len(linked.encode("utf-8")) < len(inline.encode("utf-8")) - 900_000
 
 
@@ -492,3 +492,32 @@ def test_a_click_is_reported_at_once_and_once() -> None:
     assert "window.Streamlit.setComponentValue(data)" in js
     assert "g.previous_data = data" in js
     assert 'g.returned_objects.join() !== "last_active_drawing"' in js
+
+
+def test_places_fetched_from_a_url_leave_the_map_script_small(places: gpd.GeoDataFrame) -> None:
+    many = _many(places, 2000)
+    url = "/app/static/places/abc.json"
+    page = build_map(many, None, TINY_BASEMAP, MapOptions(places_url=url)).get_root().render()
+    payloads = _payloads(page)
+    assert [p["url"] for p in payloads] == [url] * len(mapview.GROUP_STYLES)
+    assert [p["group"] for p in payloads] == list(mapview.GROUP_STYLES)
+    assert all("rows" not in p for p in payloads)
+    assert len(page.encode("utf-8")) < 60_000
+    data = json.loads(mapview.place_data(many))
+    ids = [r[0] for rows in data["groups"].values() for r in rows]
+    assert sorted(ids) == sorted(many["place_id"])
+    assert set(data["groups"]) == set(mapview.GROUP_STYLES)
+    quoted = {q[3] for rows in data["groups"].values() for r in rows for q in r[-1]}
+    assert quoted and set(data["articles"]) == quoted
+
+
+def test_publish_places_names_files_by_content_and_keeps_the_newest(tmp_path: Path) -> None:
+    static = tmp_path / "static"
+    name = assets.publish_places('{"groups": {}}', static)
+    assert name and (static / "places" / name).read_text() == '{"groups": {}}'
+    assert assets.publish_places('{"groups": {}}', static) == name
+    names = {assets.publish_places(f'{{"n": {i}}}', static) for i in range(40)}
+    assert len(names) == 40
+    assert len(list((static / "places").glob("*.json"))) == assets.KEEP_PLACE_FILES
+    (tmp_path / "ro").write_text("a file, not a folder")
+    assert assets.publish_places("{}", tmp_path / "ro") is None
