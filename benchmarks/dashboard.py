@@ -13,9 +13,9 @@ median of three:
   side panel shows that place;
 * date change -> redrawn: the end of the date range moved by keyboard (down to its start,
   then back to the last month, then down again) until the map shows the new places;
-* map document: the largest websocket message of a page open (the map element), beside the
-  document's own size; and the bytes received for a click (a reference to the cached map,
-  not the map again).
+* map document: the largest websocket message of a page open (the map element) and the
+  places' data file the map fetches (``static/places/``, cached by the browser); and the
+  bytes received for a click (a reference to the cached map, not the map again).
 
 It also checks what the issue asks besides speed: one script run per page open and none per
 click (the app's hidden run counter), no rerun on pan or zoom (run counter and messages sent),
@@ -83,6 +83,7 @@ class Figures:
     click_bytes: list[int] = field(default_factory=list)
     change: list[float] = field(default_factory=list)
     message: int = 0
+    data_file: int = 0
     runs_per_open: list[int] = field(default_factory=list)
     runs_per_click: list[int] = field(default_factory=list)
     pan_zoom: str = ""
@@ -102,7 +103,14 @@ def _new_page(browser: Browser, figs: Figures) -> tuple[Page, Wire]:
     wire = Wire()
     wire.attach(page)
     page.on("request", lambda r: None if is_local(r.url) else figs.outside.append(r.url))
+    page.on("response", lambda r: _data_file(r, figs))
     return page, wire
+
+
+def _data_file(response: Any, figs: Figures) -> None:
+    """The size of the places' data file (fetched by the map, see MapOptions.places_url)."""
+    if "/app/static/places/" in response.url and response.status == 200:
+        figs.data_file = max(figs.data_file, len(response.body()))
 
 
 @contextmanager
@@ -217,6 +225,7 @@ def _report(n: int, lay: dashboard.Layers, figs: Figures) -> None:
     for label, med, values in rows:
         print(f"{label:28} {med:>8}   ({', '.join(f'{v:.2f}' for v in values)})")
     print(f"{'map document (ws message)':28} {figs.message / 1024:,.0f} KiB")
+    print(f"{'places data file (fetched)':28} {figs.data_file / 1024:,.0f} KiB")
     print(f"{'bytes received per click':28} {', '.join(f'{b:,}' for b in figs.click_bytes)}")
     print(f"{'script runs per page open':28} {figs.runs_per_open}")
     print(f"{'full runs per click':28} {figs.runs_per_click}")
