@@ -193,6 +193,12 @@ def _map_and_panel(lay: Layers, filters: Filters, cluster: bool | None) -> None:
         _map(lay, filters, cluster)
     with right:
         _panel(lay, filters)
+    # Run counter of this fragment for the benchmark (a number only; hidden).
+    st.markdown(
+        f"<div id='news-atlas-panel-runs' data-runs='{int(st.session_state.panel_runs)}' hidden>"
+        "</div>",
+        unsafe_allow_html=True,
+    )
 
 
 def _more() -> None:

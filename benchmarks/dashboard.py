@@ -86,6 +86,7 @@ class Figures:
     data_file: int = 0
     runs_per_open: list[int] = field(default_factory=list)
     runs_per_click: list[int] = field(default_factory=list)
+    fragment_runs_per_click: list[int] = field(default_factory=list)
     pan_zoom: str = ""
     outside: list[str] = field(default_factory=list)
 
@@ -152,7 +153,7 @@ def _clicks(page: Page, wire: Wire, figs: Figures, lay: dashboard.Layers) -> Non
     for name in PLACES:
         row = lay.places[lay.places["name"] == name].iloc[0]
         _settle(page, wire)
-        before, got = runs(page), len(wire.received)
+        before, got, frag = runs(page), len(wire.received), _fragment_runs(page)
         marker = zoom_to_place(page, row["place_id"], row["lat"], row["lon"]).locator(
             f'path[data-place-id="{row["place_id"]}"]'
         )
@@ -162,7 +163,13 @@ def _clicks(page: Page, wire: Wire, figs: Figures, lay: dashboard.Layers) -> Non
         figs.click.append(time.perf_counter() - t0)
         _settle(page, wire)
         figs.runs_per_click.append(runs(page) - before)
+        figs.fragment_runs_per_click.append(_fragment_runs(page) - frag)
         figs.click_bytes.append(sum(wire.received[got:]))
+
+
+def _fragment_runs(page: Page) -> int:
+    runs_ = page.locator("#news-atlas-panel-runs").get_attribute("data-runs")
+    return int(runs_ or 0)
 
 
 def _date_changes(page: Page, figs: Figures, lay: dashboard.Layers, months: list[str]) -> None:
@@ -229,6 +236,7 @@ def _report(n: int, lay: dashboard.Layers, figs: Figures) -> None:
     print(f"{'bytes received per click':28} {', '.join(f'{b:,}' for b in figs.click_bytes)}")
     print(f"{'script runs per page open':28} {figs.runs_per_open}")
     print(f"{'full runs per click':28} {figs.runs_per_click}")
+    print(f"{'map+panel runs per click':28} {figs.fragment_runs_per_click}")
     print(f"{'pan + zoom':28} {figs.pan_zoom}")
     print(f"{'requests beyond 127.0.0.1':28} {len(figs.outside)} {sorted(set(figs.outside))[:5]}")
 
