@@ -60,13 +60,14 @@ def _view(lay: Layers, filters: Filters) -> View:
 @st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=_KEYS)
 def _map_document(
     lay: Layers, filters: Filters, cluster: bool | None, focus: str | None
-) -> _stfolium.MapDocument:
+) -> tuple[_stfolium.MapDocument, str | None]:
+    """The map document and the name of the places' data file it fetches (None: inline)."""
     view = _view(lay, filters)
     name = assets.publish_places(mapview.place_data(view.places), STATIC_DIR)
     url = f"{PLACES_URL}/{name}" if name else None  # fetched and cached by the browser
     options = mapview.MapOptions(cluster=cluster, selected=focus, places_url=url)
     m = mapview.build_map(view.places, view.map_routes, _basemap(str(_cfg().data_dir)), options)
-    return _stfolium.map_document(m, key="map")
+    return _stfolium.map_document(m, key="map"), name
 
 
 @st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=_KEYS)
@@ -172,7 +173,9 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
 
 
 def _map(lay: Layers, filters: Filters, cluster: bool | None) -> None:
-    doc = _map_document(lay, filters, cluster, st.session_state.get("focus"))
+    doc, places_file = _map_document(lay, filters, cluster, st.session_state.get("focus"))
+    if places_file:
+        assets.keep_places(places_file, STATIC_DIR)
     out = _stfolium.show_map(doc, height=620, returned_objects=mapview.RETURNED_OBJECTS)
     clicked, st.session_state.last_click = dashboard.click_selection(
         out, st.session_state.get("last_click")

@@ -167,8 +167,9 @@ def publish_basemap(data_dir: Path, static_dir: Path) -> bool:
     return all((target / f"{n}.geojson").exists() for n in ("countries", "coastline"))
 
 
-#: Place-data files kept in ``static/places/`` (the newest; older ones are removed).
-KEEP_PLACE_FILES = 32
+#: Place-data files kept in ``static/places/``: the most recently used (see
+#: :func:`keep_places`); older ones are removed.
+KEEP_PLACE_FILES = 64
 
 
 def publish_places(text: str, static_dir: Path) -> str | None:
@@ -191,3 +192,12 @@ def publish_places(text: str, static_dir: Path) -> str | None:
     except OSError:
         return None
     return name
+
+
+def keep_places(name: str, static_dir: Path) -> None:
+    """Mark the place-data file ``name`` as used now (a map still showing it keeps it among
+    the :data:`KEEP_PLACE_FILES` that :func:`publish_places` leaves)."""
+    try:
+        (static_dir / "places" / name).touch(exist_ok=True)
+    except OSError:
+        return

@@ -555,6 +555,15 @@ PLACES_JS = """
     fetched[data.url].then(function (all) {
       Object.assign(NewsAtlas.articles, all.articles);
       draw(group, data, all.groups[data.group] || []);
+    }, function () {
+      if (NewsAtlas.failed) { return; }
+      NewsAtlas.failed = true;  // say so once, on the map
+      var notice = L.control({position: "topright"});
+      notice.onAdd = function () {
+        return el("div", "The places could not be loaded: reload the page",
+                  "background:#fff3cd;padding:4px 8px;border-radius:4px;font:13px sans-serif");
+      };
+      notice.addTo(group._map || window.map);
     });
   }
   function draw(group, data, rows) {
