@@ -5,19 +5,24 @@ Widgets, caching and rendering only; the page logic lives in :mod:`geo.dashboard
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import altair as alt
 import streamlit as st
-from streamlit_folium import st_folium
 
-from geo import assets, dashboard, mapview, settings
-from geo.dashboard import Filters, Layers, Selection
+from geo import _stfolium, assets, dashboard, mapview, settings
+from geo.dashboard import Filters, Layers, Selection, View
 from geo.errors import GeoError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BASEMAP_URL = "/app/static/basemap"
+PLACES_URL = "/app/static/places"
+#: Rows of the places table shown (most mentioned first); the downloads have every place.
+TABLE_ROWS = 1000
 
 st.set_page_config(page_title="News Atlas", page_icon="🗺️", layout="wide")
 
@@ -39,6 +44,37 @@ def _atlas(cfg: settings.Settings) -> Layers:
             st.warning(warning)
         version = dashboard.data_version(cfg) or 0
     return _layers(str(dashboard.store_file(cfg)), version)
+
+
+def _lay_key(lay: Layers) -> tuple[str, int]:
+    return (str(lay.store), lay.build_id)
+
+
+# Caches keyed on what they depend on: the atlas build, the filters (and the map options).
+_KEYS: dict[Any, Callable[[Any], Any]] = {Layers: _lay_key, Filters: dashboard.filters_key}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=_KEYS)
+def _view(lay: Layers, filters: Filters) -> View:
+    return dashboard.view(lay, filters)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=_KEYS)
+def _map_document(
+    lay: Layers, filters: Filters, cluster: bool | None, focus: str | None
+) -> tuple[_stfolium.MapDocument, str | None]:
+    """The map document and the name of the places' data file it fetches (None: inline)."""
+    view = _view(lay, filters)
+    name = assets.publish_places(mapview.place_data(view.places), STATIC_DIR)
+    url = f"{PLACES_URL}/{name}" if name else None  # fetched and cached by the browser
+    options = mapview.MapOptions(cluster=cluster, selected=focus, places_url=url)
+    m = mapview.build_map(view.places, view.map_routes, _basemap(str(_cfg().data_dir)), options)
+    return _stfolium.map_document(m, key="map"), name
+
+
+@st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=_KEYS)
+def _timeline(lay: Layers) -> Any:
+    return dashboard.timeline(lay.articles)
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,7 +106,39 @@ def _on_pick(key: str) -> None:
     _select("place", st.session_state[key], focus=True)
 
 
-def _sidebar(lay: Layers) -> tuple[Filters, bool]:
+def _timeline_filter(lay: Layers) -> tuple[tuple[str, str] | None, bool]:
+    """Month range and undated switch, with a histogram of the articles over time."""
+    side = st.sidebar
+    counts = _timeline(lay)
+    months = list(dict.fromkeys(counts["month"]))
+    undated = dashboard.undated_count(lay.articles)
+    keep_undated = side.toggle(f"Include undated articles ({undated})", value=True, key="undated")
+    if len(months) < 2:
+        return None, keep_undated
+    lo, hi = side.select_slider("Dates", months, value=(months[0], months[-1]), key="months")
+    side.altair_chart(_histogram(counts, lo, hi), height=130, key="timeline")
+    side.caption("Articles per month; pale: dates known to the month only.")
+    full = (lo, hi) == (months[0], months[-1])
+    return (None if full else (lo, hi)), keep_undated
+
+
+def _histogram(counts: Any, lo: str, hi: str) -> Any:
+    inside = (alt.datum.month >= lo) & (alt.datum.month <= hi)
+    colours = alt.Scale(domain=["exact", "approximate"], range=["#1f3b99", "#9db4e8"])
+    return (
+        alt.Chart(counts.assign(day=counts["month"] + "-01"))
+        .mark_bar()
+        .encode(
+            x=alt.X("yearmonth(day):T", title=None, axis=alt.Axis(format="%b %y", tickCount=4)),
+            y=alt.Y("sum(articles):Q", title=None, axis=alt.Axis(tickCount=3)),
+            color=alt.Color("precision:N", scale=colours, legend=None),
+            opacity=alt.condition(inside, alt.value(1.0), alt.value(0.2)),
+            tooltip=["month", "precision", "articles"],
+        )
+    )
+
+
+def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
     side = st.sidebar
     side.title("News Atlas")
     side.text_input("Find a place", key="search", on_change=_on_search, placeholder="A place name")
@@ -80,6 +148,7 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool]:
     elif hits:
         names = dict(zip(lay.places["place_id"], lay.places["name"], strict=True))
         side.caption("Found: " + ", ".join(names[h] for h in hits))
+    months, undated = _timeline_filter(lay)
     titles = {k: a.title for k, a in lay.articles.items()}
     chosen = side.multiselect(
         "Articles", list(titles), format_func=titles.__getitem__, placeholder="All articles"
@@ -90,30 +159,51 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool]:
     )
     top = max(int(lay.places["mentions"].max()) if not lay.places.empty else 1, 2)
     least = side.slider("Minimum mentions", 1, min(top, 30), 1)
-    cluster = side.toggle("Cluster markers", value=False)
+    cluster = side.radio(
+        "Markers", ("Auto", "Clustered", "Each place"), key="cluster",
+        help=f"Auto clusters them above {mapview.CLUSTER_ABOVE:,} places.",
+    )  # fmt: skip
     filters = Filters(
         articles=frozenset(chosen) or None,
         groups=frozenset(groups),
         min_mentions=least,
         keep=st.session_state.get("focus"),
+        months=months,
+        undated=undated,
     )
-    return filters, cluster
+    return filters, {"Clustered": True, "Each place": False}.get(str(cluster))
 
 
-def _map(lay: Layers, places: Any, filters: Filters, cluster: bool) -> None:
-    map_routes = dashboard.filter_routes(lay.map_routes, filters)
-    options = mapview.MapOptions(cluster=cluster, selected=st.session_state.get("focus"))
-    m = mapview.build_map(places, map_routes, _basemap(str(_cfg().data_dir)), options)
-    # render=False: st_folium renders the map itself; the extra full-page render is not needed
-    out = st_folium(
-        m, key="map", use_container_width=True, height=620, render=False,
-        returned_objects=list(mapview.RETURNED_OBJECTS),
-    )  # fmt: skip
+def _map(lay: Layers, filters: Filters, cluster: bool | None) -> None:
+    doc, places_file = _map_document(lay, filters, cluster, st.session_state.get("focus"))
+    if places_file:
+        assets.keep_places(places_file, STATIC_DIR)
+    out = _stfolium.show_map(doc, height=620, returned_objects=mapview.RETURNED_OBJECTS)
     clicked, st.session_state.last_click = dashboard.click_selection(
         out, st.session_state.get("last_click")
     )
     if clicked is not None:
         st.session_state.selection = clicked
+
+
+@st.fragment
+def _map_and_panel(lay: Layers, filters: Filters, cluster: bool | None) -> None:
+    """The map and the side panel: a click on the map reruns this, not the page (the map
+    document is cached, so the rerun sends the browser a reference to it, not the map)."""
+    st.session_state.panel_runs = st.session_state.get("panel_runs", 0) + 1
+    view = _view(lay, filters)
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        st.caption(f"{len(view.places)} places · {len(view.routes)} routes · offline base map")
+        _map(lay, filters, cluster)
+    with right:
+        _panel(lay, filters)
+    # Run counter of this fragment for the benchmark (a number only; hidden).
+    st.markdown(
+        f"<div id='news-atlas-panel-runs' data-runs='{int(st.session_state.panel_runs)}' hidden>"
+        "</div>",
+        unsafe_allow_html=True,
+    )
 
 
 def _more() -> None:
@@ -134,7 +224,8 @@ def _panel(lay: Layers, filters: Filters) -> None:
     if sel.kind == "route":
         st.markdown(dashboard.route_panel_html(lay, sel.id), unsafe_allow_html=True)
         return
-    panel = dashboard.place_panel(lay, sel.id, articles=filters.articles, limit=_limit())
+    articles = dashboard.allowed_articles(lay, filters)
+    panel = dashboard.place_panel(lay, sel.id, articles=articles, limit=_limit())
     st.markdown(dashboard.place_panel_html(panel), unsafe_allow_html=True)
     if panel.passages > len(panel.contexts):
         st.button("More passages", key="more_passages", on_click=_more)
@@ -146,8 +237,8 @@ def _panel(lay: Layers, filters: Filters) -> None:
         )  # fmt: skip
 
 
-def _reader(lay: Layers) -> None:
-    titles = {k: a.title for k, a in lay.articles.items()}
+def _reader(lay: Layers, articles: frozenset[str] | None) -> None:
+    titles = {k: a.title for k, a in lay.articles.items() if articles is None or k in articles}
     art_id = st.selectbox("Article", list(titles), format_func=titles.__getitem__, key="reader")
     if art_id is None:
         return
@@ -160,18 +251,31 @@ def _reader(lay: Layers) -> None:
     st.markdown(dashboard.reader_html(lay, art_id), unsafe_allow_html=True)
 
 
-def _table(places: Any, routes: Any) -> None:
-    table = dashboard.places_table(places)
-    st.dataframe(table, hide_index=True, width="stretch")
-    cols = st.columns(4)
-    downloads = (
-        ("Places GeoJSON", dashboard.to_geojson(places), "places.geojson", "application/geo+json"),
-        ("Places CSV", dashboard.to_csv(table), "places.csv", "text/csv"),
-        ("Routes GeoJSON", dashboard.to_geojson(routes), "routes.geojson", "application/geo+json"),
-        ("Routes CSV", dashboard.to_csv(dashboard.routes_table(routes)), "routes.csv", "text/csv"),
+@st.cache_resource(show_spinner=False, max_entries=16, hash_funcs=_KEYS)
+def _places_table(lay: Layers, filters: Filters) -> Any:
+    return dashboard.places_table(_view(lay, filters).places)
+
+
+def _table(lay: Layers, filters: Filters) -> None:
+    view, table = _view(lay, filters), _places_table(lay, filters)
+    if len(table) > TABLE_ROWS:  # a long table is a long message on every page open
+        st.caption(
+            f"The {TABLE_ROWS:,} most mentioned of {len(table):,} places; the downloads have all."
+        )
+    st.dataframe(table.head(TABLE_ROWS), hide_index=True, width="stretch")
+    geojson, csv = "application/geo+json", "text/csv"
+    downloads = (  # made when clicked, not on every run
+        ("Places GeoJSON", partial(dashboard.to_geojson, view.places), "places.geojson", geojson),
+        ("Places CSV", partial(dashboard.to_csv, table), "places.csv", csv),
+        ("Routes GeoJSON", partial(dashboard.to_geojson, view.routes), "routes.geojson", geojson),
+        ("Routes CSV", partial(_routes_csv, view.routes), "routes.csv", csv),
     )
-    for col, (label, data, name, mime) in zip(cols, downloads, strict=True):
+    for col, (label, data, name, mime) in zip(st.columns(4), downloads, strict=True):
         col.download_button(label, data, file_name=name, mime=mime, key=f"dl-{name}")
+
+
+def _routes_csv(routes: Any) -> str:
+    return dashboard.to_csv(dashboard.routes_table(routes))
 
 
 def _claim(lay: Layers) -> None:
@@ -202,19 +306,12 @@ def main() -> None:
     st.session_state.layers = lay
     dashboard.forget_stale(st.session_state, lay)
     filters, cluster = _sidebar(lay)
-    places = dashboard.filter_places(lay, filters)
-    routes = dashboard.filter_routes(lay.routes, filters)
-    left, right = st.columns([3, 2], gap="medium")
-    with left:
-        st.caption(f"{len(places)} places · {len(routes)} routes · offline base map")
-        _map(lay, places, filters, cluster)
-    with right:
-        _panel(lay, filters)
+    _map_and_panel(lay, filters, cluster)
     reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])
     with reader:
-        _reader(lay)
+        _reader(lay, _view(lay, filters).articles)
     with table:
-        _table(places, routes)
+        _table(lay, filters)
     with claim:
         _claim(lay)
     # Script-run counter for the benchmark (a number only; hidden).

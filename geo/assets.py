@@ -31,6 +31,7 @@ file.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,39 @@ def publish_basemap(data_dir: Path, static_dir: Path) -> bool:
     except OSError:
         return False
     return all((target / f"{n}.geojson").exists() for n in ("countries", "coastline"))
+
+
+#: Place-data files kept in ``static/places/``: the most recently used (see
+#: :func:`keep_places`); older ones are removed.
+KEEP_PLACE_FILES = 64
+
+
+def publish_places(text: str, static_dir: Path) -> str | None:
+    """Write the map's place data (:func:`geo.mapview.place_data`) to
+    ``static_dir/places/<content hash>.json`` and return the file name, or None when
+    ``static_dir`` cannot be written (the map then carries the places inline).
+
+    Named by content, a file never changes: the browser may cache it for good.  Only the
+    :data:`KEEP_PLACE_FILES` newest files are kept.
+    """
+    target = static_dir / "places"
+    name = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24] + ".json"
+    try:
+        if not (target / name).exists():
+            atomic_write_text(target / name, text)
+        old = sorted(target.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in old[KEEP_PLACE_FILES:]:
+            if path.name != name:
+                path.unlink(missing_ok=True)
+    except OSError:
+        return None
+    return name
+
+
+def keep_places(name: str, static_dir: Path) -> None:
+    """Mark the place-data file ``name`` as used now (a map still showing it keeps it among
+    the :data:`KEEP_PLACE_FILES` that :func:`publish_places` leaves)."""
+    try:
+        (static_dir / "places" / name).touch(exist_ok=True)
+    except OSError:
+        return

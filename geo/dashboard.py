@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import threading
 from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ import pandas as pd
 from geo import layers, mapview, routes, store
 from geo.errors import DataFileError, UnknownPlace
 from geo.gazetteer import normalize
-from geo.mapview import GROUP_STYLES, clicked_place_id, clicked_route_id, esc
+from geo.mapview import GROUP_STYLES, click_stamp, clicked_place_id, clicked_route_id, esc
 from geo.model import KIND_GROUPS, Article, Excerpt, Place
 from geo.settings import Settings
 from geo.store import Store
@@ -62,12 +63,30 @@ class Layers:
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """What the sidebar asks for; ``None`` means no restriction."""
+    """What the sidebar asks for; ``None`` means no restriction.
+
+    ``months`` is an inclusive range of ``"YYYY-MM"`` months of the articles' dates (an
+    approximate date counts in its month); ``undated`` keeps the articles without a date
+    whatever the range.
+    """
 
     articles: frozenset[str] | None = None
     groups: frozenset[str] | None = None
     min_mentions: int = 1
     keep: str | None = None
+    months: tuple[str, str] | None = None
+    undated: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What the filters leave: the places, the routes (as stored, and unwrapped for the
+    map) and the allowed articles (None: all of them)."""
+
+    places: gpd.GeoDataFrame
+    routes: gpd.GeoDataFrame
+    map_routes: gpd.GeoDataFrame
+    articles: frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,21 +154,34 @@ def data_version(cfg: Settings) -> int | None:
         return None
 
 
-def _place_frame(st: Store, mentions: pd.DataFrame) -> gpd.GeoDataFrame:
-    places = st.place_table()
+def _mention_stats(mentions: pd.DataFrame) -> pd.DataFrame:
+    """Per place: mentions, articles, passages, lowest confidence, first and last date."""
     grouped = mentions.groupby("place_id")
+    passages = mentions.drop_duplicates(["place_id", "article_id", "passage_start"])
     dated = mentions[mentions["date"] != ""].groupby("place_id")["date"]
     stats = pd.DataFrame({
         "mentions": grouped.size(),
         "articles": grouped["article_id"].nunique(),
-        "passages": grouped[["article_id", "passage_start"]].apply(
-            lambda g: len(g.drop_duplicates())
-        ) if not mentions.empty else pd.Series(dtype=int),
+        "passages": passages.groupby("place_id").size(),
         "confidence": grouped["confidence"].min().round(3),
     })  # fmt: skip
-    places = places.join(stats, on="place_id")
-    places["first_date"] = places["place_id"].map(dated.min()).fillna("")
-    places["last_date"] = places["place_id"].map(dated.max()).fillna("")
+    stats["first_date"] = dated.min()
+    stats["last_date"] = dated.max()
+    return stats
+
+
+def _with_stats(places: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
+    out = places.drop(columns=[c for c in stats.columns if c in places.columns])
+    out = out.join(stats, on="place_id")
+    for column in ("mentions", "articles", "passages"):
+        out[column] = out[column].fillna(0).astype(int)
+    for column in ("first_date", "last_date"):
+        out[column] = out[column].fillna("").astype(str)
+    return out
+
+
+def _place_frame(st: Store, mentions: pd.DataFrame) -> gpd.GeoDataFrame:
+    places = _with_stats(st.place_table(), _mention_stats(mentions))
     places["group"] = [KIND_GROUPS.get(k, "region") for k in places["kind"]]
     quotes = st.first_excerpts(POPUP_QUOTES)
     places["quotes"] = [quotes.get(pid, ()) for pid in places["place_id"]]
@@ -167,15 +199,44 @@ def _route_frame(st: Store) -> gpd.GeoDataFrame:
     return frame
 
 
+#: Layers read ahead of the first visit (:func:`preload_layers`), by store and build.
+_PRELOADED: dict[tuple[str, int], Layers] = {}
+_PRELOAD_LOCK = threading.Lock()
+
+
+def preload_layers(path: Path) -> None:
+    """Read the atlas at ``path`` ahead of the first visit (``geo.serve`` runs this in a
+    thread while Streamlit starts): the next :func:`load_layers` of the same build returns
+    it instead of reading the store again.  A missing or broken store is left for the page
+    to report."""
+    with _PRELOAD_LOCK:
+        try:
+            lay = _read_layers(path)
+        except DataFileError:
+            return
+        _PRELOADED.clear()
+        _PRELOADED[(str(path), lay.build_id)] = lay
+
+
 def load_layers(path: Path) -> Layers:
     """Read what the dashboard keeps in memory from the store at ``path``, all from one
-    committed build.
+    committed build (the preloaded one, see :func:`preload_layers`, when it is current).
 
     Raises
     ------
     DataFileError
         If there is no store there or it is not one; build with ``python -m geo build``.
     """
+    with _PRELOAD_LOCK:
+        if _PRELOADED:
+            with Store(path) as st:
+                current = (str(path), st.build_id())
+            if current in _PRELOADED:
+                return _PRELOADED.pop(current)
+    return _read_layers(path)
+
+
+def _read_layers(path: Path) -> Layers:
     with Store(path) as st, st.snapshot():
         mentions = st.mention_table()
         places = _place_frame(st, mentions)
@@ -207,24 +268,50 @@ def json_list(value: object) -> list[Any]:
     return parsed if isinstance(parsed, list) else []
 
 
+def article_month(date: str) -> str:
+    """The ``"YYYY-MM"`` month of an article date (``"2023-09-13"``, ``"2023-09"``; a bare
+    year counts as its January), or ``""`` when undated or unreadable."""
+    text = date.strip()
+    if len(text) >= 7 and text[:4].isdigit() and text[4] == "-" and text[5:7].isdigit():
+        return text[:7] if "01" <= text[5:7] <= "12" else ""
+    return f"{text}-01" if len(text) == 4 and text.isdigit() else ""
+
+
+def allowed_articles(lay: Layers, filters: Filters) -> frozenset[str] | None:
+    """The articles the filters leave (None: every article): the chosen ones, dated within
+    ``filters.months`` or undated when ``filters.undated``."""
+    if filters.months is None and filters.undated:
+        return filters.articles
+    ids = filters.articles if filters.articles is not None else lay.articles.keys()
+    lo, hi = filters.months or ("0000-00", "9999-99")
+    keep = set()
+    for art_id in ids:
+        art = lay.articles.get(art_id)
+        month = article_month(art.date) if art else ""
+        if (lo <= month <= hi) if month else filters.undated:
+            keep.add(art_id)
+    return frozenset(keep)
+
+
 def filter_places(lay: Layers, filters: Filters) -> gpd.GeoDataFrame:
-    """The places to draw: mentioned in the chosen articles, of the chosen groups, and with at
-    least ``min_mentions`` mentions there (mentions and quotes count those articles only).
-    ``filters.keep`` (the searched place) is always kept."""
-    places = lay.places.copy()
-    if filters.articles is not None:
-        ids = filters.articles
-        counts = lay.mentions[lay.mentions["article_id"].isin(ids)].groupby("place_id").size()
-        places["mentions"] = places["place_id"].map(counts).fillna(0).astype(int)
-        with Store(lay.store) as st:
-            quotes = st.first_excerpts(POPUP_QUOTES, articles=sorted(ids))
-        places["quotes"] = [quotes.get(pid, ()) for pid in places["place_id"]]
+    """The places to draw: mentioned in the allowed articles (see :func:`allowed_articles`),
+    of the chosen groups, and with at least ``min_mentions`` mentions there.  Counts, dates
+    and popup quotes are those of the allowed articles; ``filters.keep`` (the searched
+    place) is always kept."""
+    places = lay.places
+    allowed = allowed_articles(lay, filters)
+    if allowed is not None:
+        mentions = lay.mentions[lay.mentions["article_id"].isin(allowed)]
+        places = _with_stats(places, _mention_stats(mentions))
+        places["quotes"] = [
+            tuple(q for q in quotes if q.article_id in allowed) for quotes in places["quotes"]
+        ]
     ok = places["mentions"] >= max(int(filters.min_mentions), 1)
     if filters.groups is not None:
         ok &= places["group"].isin(filters.groups)
     if filters.keep is not None:
         ok |= places["place_id"] == filters.keep
-    return places[ok].reset_index(drop=True)
+    return gpd.GeoDataFrame(places[ok].reset_index(drop=True), crs=layers.CRS)
 
 
 def route_articles(row: Any) -> set[str]:
@@ -232,12 +319,78 @@ def route_articles(row: Any) -> set[str]:
     return {str(q.get("article_id")) for q in json_list(row.quotes) if isinstance(q, Mapping)}
 
 
-def filter_routes(frame: gpd.GeoDataFrame, filters: Filters) -> gpd.GeoDataFrame:
-    """Routes quoted from at least one of the chosen articles (all without an article filter)."""
-    if filters.articles is None or frame.empty:
+def filter_routes(
+    frame: gpd.GeoDataFrame, filters: Filters, lay: Layers | None = None
+) -> gpd.GeoDataFrame:
+    """Routes quoted from at least one of the allowed articles (:func:`allowed_articles`;
+    without ``lay``, of ``filters.articles``); all of them when nothing is filtered."""
+    allowed = allowed_articles(lay, filters) if lay is not None else filters.articles
+    if allowed is None or frame.empty:
         return frame
-    keep = [bool(route_articles(r) & filters.articles) for r in frame.itertuples(index=False)]
+    keep = [bool(route_articles(r) & allowed) for r in frame.itertuples(index=False)]
     return frame[keep].reset_index(drop=True)
+
+
+def view(lay: Layers, filters: Filters) -> View:
+    """The places, routes and articles that ``filters`` leave."""
+    return View(
+        places=filter_places(lay, filters),
+        routes=filter_routes(lay.routes, filters, lay),
+        map_routes=filter_routes(lay.map_routes, filters, lay),
+        articles=allowed_articles(lay, filters),
+    )
+
+
+# -- timeline ---------------------------------------------------------------------------------
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """Every ``"YYYY-MM"`` month from ``first`` to ``last``, both included."""
+    if not (first and last) or first > last:
+        return []
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while (current := f"{year:04d}-{month:02d}") <= last:
+        out.append(current)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def timeline(articles: Mapping[str, Article]) -> pd.DataFrame:
+    """Articles per month for the histogram: ``month`` (every month from the first to the
+    last dated article), ``precision`` (``"exact"`` or ``"approximate"``) and ``articles``.
+    Undated articles are not in it (see :func:`undated_count`)."""
+    rows = [
+        (article_month(a.date), "approximate" if a.date_approximate else "exact")
+        for a in articles.values()
+    ]
+    dated = pd.DataFrame([r for r in rows if r[0]], columns=["month", "precision"])
+    months = month_range(dated["month"].min(), dated["month"].max()) if len(dated) else []
+    counts = dated.groupby(["month", "precision"]).size()
+    full = pd.MultiIndex.from_product(
+        [months, ["exact", "approximate"]], names=["month", "precision"]
+    )
+    out = counts.reindex(full, fill_value=0).rename("articles").reset_index()
+    # Plain Python strings: Vega-Lite in the browser reads no Arrow string views.
+    return out.astype({"month": object, "precision": object})
+
+
+def undated_count(articles: Mapping[str, Article]) -> int:
+    """How many articles have no usable date."""
+    return sum(1 for a in articles.values() if not article_month(a.date))
+
+
+def filters_key(filters: Filters) -> str:
+    """A stable text key of ``filters`` (for caches keyed on what the map depends on)."""
+    fields = {
+        "articles": sorted(filters.articles) if filters.articles is not None else None,
+        "groups": sorted(filters.groups) if filters.groups is not None else None,
+        "min_mentions": filters.min_mentions,
+        "keep": filters.keep,
+        "months": filters.months,
+        "undated": filters.undated,
+    }
+    return json.dumps(fields, sort_keys=True)
 
 
 # -- search and clicks ------------------------------------------------------------------------
@@ -273,11 +426,12 @@ def search_places(places: pd.DataFrame, query: str, *, limit: int = 5) -> list[s
 def click_selection(
     out: Mapping[str, Any] | None, last: tuple[object, object] | None
 ) -> tuple[Selection | None, tuple[object, object]]:
-    """A new click from ``st_folium``'s value, and the marker to compare the next one with.
+    """A new click from the map component's value, and the marker to compare the next one
+    with.
 
-    ``last`` is what the previous run returned.  A click is new when the click count or the
-    clicked id changed, so a second click on the same marker counts too; a map remount resets
-    the count to None, which is remembered without selecting anything.
+    ``last`` is what the previous run returned.  A click is new when its stamp (see
+    :func:`geo.mapview.click_stamp`: one per click, so a second click on the same marker
+    counts too) or the clicked id changed; a value without a stamp selects nothing.
     """
     value = out or {}
     pid, rid = clicked_place_id(value), clicked_route_id(value)
@@ -288,7 +442,7 @@ def click_selection(
         if isinstance(rid, str)
         else None
     )
-    marker = (value.get("last_object_clicked_count"), found)
+    marker = (click_stamp(value), found)
     if marker == last or not marker[0] or found is None:
         return None, marker
     return found, marker

@@ -46,7 +46,8 @@ from typing import Any
 import folium
 import folium.plugins
 import geopandas as gpd
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
 from folium.template import Template
 
 from geo.assets import DEFAULT_ASSET_BASE, localize_assets
@@ -86,14 +87,21 @@ TILE_LAYERS = {
     ),
 }
 BASE_LAYERS = (OFFLINE_LAYER, *TILE_LAYERS)
-#: What the app passes to ``st_folium(returned_objects=...)``.
-RETURNED_OBJECTS = ("last_active_drawing", "last_object_clicked_count")
+#: What the app asks ``st_folium`` to return: the clicked feature only.  Its initial value
+#: equals the default, so opening the page sends nothing back (no second script run).
+RETURNED_OBJECTS = ("last_active_drawing",)
 TILE_NOTICE = "Online tiles unavailable — offline base map still works"
 OCEAN, LAND, BORDER, COAST = "#c6dbea", "#f4f1ea", "#a8a39a", "#5b7f99"
 MAX_QUOTES = 3
 #: Leaflet panes: base map under the routes (overlayPane, 400), places above them.
 BASEMAP_PANE, PLACES_PANE = "news-atlas-basemap", "news-atlas-places"
 _FIRST_QUOTE_CHARS = 600
+#: folium's markercluster assets (names and URLs; :func:`localize_assets` vendors them).
+_MARKERCLUSTER = (
+    dict(folium.plugins.MarkerCluster.default_js)["markerclusterjs"],
+    dict(folium.plugins.MarkerCluster.default_css)["markerclustercss"],
+    dict(folium.plugins.MarkerCluster.default_css)["markerclusterdefaultcss"],
+)
 # folium and branca are untyped: reach their untyped callables through ``Any``.
 _folium: Any = folium
 _plugins: Any = folium.plugins
@@ -123,8 +131,9 @@ class MapOptions:
 
     Attributes
     ----------
-    cluster : bool
-        Cluster the place markers (one cluster layer per kind group).
+    cluster : bool or None
+        Cluster the place markers (one cluster layer per kind group); None: only when more
+        than :data:`CLUSTER_ABOVE` places are drawn.
     selected : str or None
         ``place_id`` to ring and center on.
     center : (lat, lon) or None
@@ -139,9 +148,12 @@ class MapOptions:
         Overlay names (:func:`overlay_names`) to start hidden.
     persist_key : str or None
         ``localStorage`` key to remember layers and view in the browser; None disables it.
+    places_url : str or None
+        URL of :func:`place_data` for these places: the browser fetches the places from there
+        (and caches them) instead of reading them inline from the map script.
     """
 
-    cluster: bool = False
+    cluster: bool | None = None
     selected: str | None = None
     center: tuple[float, float] | None = None
     zoom: int | None = None
@@ -149,6 +161,7 @@ class MapOptions:
     base_layer: str = OFFLINE_LAYER
     hidden_overlays: Collection[str] = field(default_factory=frozenset)
     persist_key: str | None = "news-atlas-map"
+    places_url: str | None = None
 
 
 def esc(value: object) -> str:
@@ -196,6 +209,12 @@ def clicked_route_id(value: Mapping[str, Any] | None) -> str | None:
     return _clicked_property(value, "route_id")
 
 
+def click_stamp(value: Mapping[str, Any] | None) -> str | None:
+    """The stamp the browser put on the clicked feature: new on every click, even on the
+    same marker twice (see :data:`PLACES_JS`)."""
+    return _clicked_property(value, "click")
+
+
 def _clicked_property(value: Mapping[str, Any] | None, key: str) -> str | None:
     feature = (value or {}).get("last_active_drawing") or {}
     props = feature.get("properties") if isinstance(feature, Mapping) else None
@@ -240,34 +259,108 @@ def highlight(
     return "".join(out).replace("\n", "<br>")
 
 
-def _quote_html(quote: Excerpt) -> str:
-    text = highlight(quote.sentence, quote.spans)
-    source = " — ".join(esc(v) for v in (quote.title, quote.outlet, quote.date) if v)
-    return (
-        f"<li style='margin:0 0 6px'><span>{text}</span>"
-        f"<br><small style='color:#555'>{source}</small></li>"
-    )
+#: Fields of one place row in the map document, in order (see :func:`place_rows`).
+PLACE_FIELDS = (
+    "id", "name", "kind", "country", "mentions", "passages", "first", "last", "lat", "lon",
+    "quotes",
+)  # fmt: skip
+#: Characters of a popup's quote: a window around the place's first mention in its first
+#: passage (the side panel has the whole passages).
+QUOTE_CHARS = 160
+#: Characters of quote text a map carries beyond every place's first quote: the second and
+#: third quotes go to the most mentioned places while they fit (measured: 75 places take
+#: them all, 1,400 places about half, 10,000 places none; see the README's figures).
+QUOTE_BUDGET = 400_000
+#: Above this many places drawn, markers are clustered unless the app says otherwise.
+CLUSTER_ABOVE = 2000
 
 
-def place_popup_html(row: Any) -> str:
-    """Popup HTML for one place: name, kind, country, mentions and its first quotes
-    (``row.quotes``: :class:`~geo.model.Excerpt` records), with how many more the side
-    panel has (``row.passages``)."""
-    quotes = [q for q in (row.quotes or ()) if isinstance(q, Excerpt)][:MAX_QUOTES]
-    shown = "".join(_quote_html(q) for q in quotes)
-    total = int(getattr(row, "passages", len(quotes)) or len(quotes))
-    more = total - len(quotes)
-    more_html = (
-        f"<div><i>{total} passages: the side panel lists them all</i></div>" if more > 0 else ""
-    )
-    country = f" · {esc(row.country)}" if row.country else ""
-    plural = "" if int(row.mentions) == 1 else "s"
-    return (
-        f"<div style='max-height:280px;overflow:auto'><b>{esc(row.name)}</b>"
-        f"<div style='color:#555'>{esc(row.kind)}{country} · {int(row.mentions)} mention"
-        f"{plural}</div><ol style='padding-left:18px;margin:6px 0 0'>{shown}</ol>"
-        f"{more_html}</div>"
-    )
+def quote_window(
+    sentence: str, spans: Sequence[tuple[int, int]], *, chars: int = QUOTE_CHARS
+) -> tuple[str, int, int]:
+    """A window of at most about ``chars`` characters of ``sentence`` around its first span,
+    cut at spaces and marked with ellipses: ``(text, start, end)`` of the span in it.
+
+    A sentence without a usable span gives its first ``chars`` characters and ``(0, 0)``.
+    """
+    text = " ".join(sentence.split(" "))
+    good = [(a, b) for a, b in spans if 0 <= a < b <= len(text)]
+    a, b = good[0] if good else (0, 0)
+    if len(text) <= chars:
+        return text, a, b
+    room = max(chars - (b - a), 0)
+    lo = max(0, a - room // 2)
+    hi = min(len(text), max(b, lo + chars))
+    lo = max(0, min(lo, hi - chars))
+    if lo > 0:
+        cut = text.find(" ", lo, a)
+        lo = cut + 1 if cut >= 0 else lo
+    if hi < len(text):
+        cut = text.rfind(" ", b, hi)
+        hi = cut if cut > b else hi
+    head, tail = ("…" if lo > 0 else ""), ("…" if hi < len(text) else "")
+    return head + text[lo:hi] + tail, a - lo + len(head), b - lo + len(head)
+
+
+def _excerpts(quotes: object) -> list[Excerpt]:
+    if not isinstance(quotes, list | tuple):
+        return []
+    return [q for q in quotes if isinstance(q, Excerpt)][:MAX_QUOTES]
+
+
+def _quote_row(quote: Excerpt) -> list[Any]:
+    text, a, b = quote_window(quote.sentence, quote.spans)
+    return [text, a, b, quote.article_id, quote.date]
+
+
+def _int(value: object) -> int:
+    return int(float(value)) if _finite(value) else 0  # type: ignore[arg-type]
+
+
+def _popup_quotes(places: gpd.GeoDataFrame, budget: int) -> list[list[list[Any]]]:
+    """Each place's popup quotes: its first, then (in row order) a second and a third while
+    their text fits in ``budget`` characters."""
+    excerpts = [_excerpts(q) for q in places.get("quotes", [()] * len(places))]
+    chosen = [[_quote_row(ex[0])] if ex else [] for ex in excerpts]
+    for rank in range(1, MAX_QUOTES):
+        for mine, ex in zip(chosen, excerpts, strict=True):
+            extra = _quote_row(ex[rank]) if len(ex) > rank else None
+            if extra is not None and len(extra[0]) <= budget:
+                mine.append(extra)
+                budget -= len(extra[0])
+    return chosen
+
+
+def place_rows(places: gpd.GeoDataFrame, *, budget: int = QUOTE_BUDGET) -> list[list[Any]]:
+    """The places as compact rows for the browser, fields as :data:`PLACE_FIELDS`.
+
+    ``quotes`` holds ``[text, mark start, mark end, article id, date]`` (see
+    :func:`quote_window`) for the place's first quote (of ``places.quotes``), and for its
+    second and third while ``budget`` characters last (the rows' order decides who gets
+    them first).  Dates are ``""`` when no dated article mentions the place; lat/lon are
+    rounded to 1e-4°.
+    """
+    quotes = _popup_quotes(places, budget)
+    out = []
+    for row, mine in zip(places.itertuples(index=False), quotes, strict=True):
+        lat, lon = _latlon(row.geometry)
+        out.append([
+            str(row.place_id), str(row.name), str(row.kind), str(row.country or ""),
+            _int(row.mentions), _int(getattr(row, "passages", 0)),
+            str(getattr(row, "first_date", "") or ""), str(getattr(row, "last_date", "") or ""),
+            round(lat, 4), round(lon, 4), mine,
+        ])  # fmt: skip
+    return out
+
+
+def script_json(value: object) -> str:
+    """``value`` as compact JSON that is safe inside an inline ``<script>``: ``<``, ``>``,
+    ``&`` and the JS line separators are written as ``\\u`` escapes, so no string in the data
+    can close the script or start markup."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char in ("<", ">", "&", "\u2028", "\u2029"):
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
 def _route_quote_html(quote: Mapping[str, Any]) -> str:
@@ -297,12 +390,16 @@ def _finite(value: object) -> bool:
 
 
 class _FeatureTag(MacroElement):
-    """Gives its parent layer a GeoJSON ``feature`` so ``toGeoJSON()`` carries the ids."""
+    """Gives its parent layer a GeoJSON ``feature`` so ``toGeoJSON()`` carries the ids, and
+    stamps it on each click (as the place markers are, see :data:`PLACES_JS`)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
             {{ this._parent.get_name() }}.feature = {{ this.feature|tojson }};
+            {{ this._parent.get_name() }}.on("click", function (e) {
+                NewsAtlas.report(e.target);
+            });
         {% endmacro %}
         """
     )
@@ -341,7 +438,7 @@ class _FetchedGeoJson(MacroElement):
 
 
 def _radius(mentions: object) -> float:
-    count = int(float(mentions)) if _finite(mentions) else 1  # type: ignore[arg-type]
+    count = _int(mentions) or 1
     return min(4.0 + 3.0 * math.sqrt(max(count, 1)), 24.0)
 
 
@@ -349,23 +446,208 @@ def _latlon(point: Any) -> tuple[float, float]:
     return to_latlon(float(point.x), float(point.y))
 
 
-def place_marker(row: Any) -> folium.CircleMarker:
-    """One place as a CircleMarker coloured by group, sized by sqrt(mentions)."""
-    colour = GROUP_STYLES.get(row.group, ("", "#555555"))[1]
-    marker = folium.CircleMarker(
-        location=_latlon(row.geometry),
-        radius=_radius(row.mentions),
-        color="#ffffff",
-        weight=1,
-        fill=True,
-        fill_color=colour,
-        fill_opacity=0.85,
-        tooltip=folium.Tooltip(esc(row.name), sticky=False),
-        popup=folium.Popup(place_popup_html(row), max_width=360, lazy=True),
+class _RawScript(Element):
+    """Script text added to the figure as it is: branca would otherwise compile every
+    element's output as a Jinja template (slow for a large data block, and news text holding
+    ``{{`` would be read as template code)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _RawMacro(MacroElement):
+    """A MacroElement whose ``script`` macro output goes into the figure uncompiled."""
+
+    def render(self, **kwargs: Any) -> str:
+        figure: Any = self.get_root()
+        script = self._template.module.__dict__["script"](self, kwargs)
+        figure.script.add_child(_RawScript(script), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+        return ""
+
+
+#: The browser side of the places: markers, tooltips and popups made from a row's fields.
+#: Every text goes in with ``textContent``; nothing from the data is parsed as HTML.
+PLACES_JS = """
+(function () {
+  if (window.NewsAtlas) { return; }
+  var seq = 0;
+  var FIELDS = %(fields)s;
+  function el(tag, text, css) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    if (css) { node.style.cssText = css; }
+    return node;
+  }
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function radius(n) { return Math.min(4 + 3 * Math.sqrt(Math.max(n, 1)), 24); }
+  function quote(q) {
+    var box = el("blockquote", null, "margin:6px 0 0;padding-left:8px;border-left:3px solid #ccc");
+    box.className = "news-atlas-quote";
+    box.appendChild(document.createTextNode(q[0].slice(0, q[1])));
+    if (q[2] > q[1]) {
+      box.appendChild(el("mark", q[0].slice(q[1], q[2]), "background:#ffe066;padding:0 1px"));
+    }
+    box.appendChild(document.createTextNode(q[0].slice(q[2])));
+    var title = NewsAtlas.articles[q[3]] || q[3];
+    var src = el("div", [title, q[4]].filter(Boolean).join(" · "), "color:#555;font-size:11px");
+    box.appendChild(src);
+    return box;
+  }
+  function when(p) {
+    if (!p.first) { return "Mentioned in undated articles only"; }
+    if (p.first === p.last) { return "Mentioned " + p.first; }
+    return "First mentioned " + p.first + " · last " + p.last;
+  }
+  function popup(p) {
+    var div = el("div", null, "max-height:280px;overflow:auto;min-width:220px");
+    div.className = "news-atlas-popup";
+    div.setAttribute("data-place-id", p.id);
+    div.appendChild(el("b", p.name));
+    var facts = [p.kind, p.country, plural(p.mentions, "mention")].filter(Boolean);
+    div.appendChild(el("div", facts.join(" · "), "color:#555"));
+    div.appendChild(el("div", when(p), "color:#555"));
+    p.quotes.forEach(function (q) { div.appendChild(quote(q)); });
+    var rest = p.passages > p.quotes.length
+      ? plural(p.passages, "passage") + " in all: the side panel lists them"
+      : "The side panel shows the passages in full";
+    div.appendChild(el("div", rest, "font-style:italic;margin-top:4px"));
+    return div;
+  }
+  function marker(p, style) {
+    var m = L.circleMarker([p.lat, p.lon], {
+      radius: radius(p.mentions), color: "#ffffff", weight: 1, fill: true,
+      fillColor: style.colour, fillOpacity: 0.85, pane: style.pane
+    });
+    m.feature = {type: "Feature", properties: {place_id: p.id, kind: "place"},
+                 geometry: {type: "Point", coordinates: [p.lon, p.lat]}};
+    m.bindTooltip(function () { return el("span", p.name); }, {sticky: false});
+    m.bindPopup(function () { return popup(p); }, {maxWidth: 360});
+    m.on("click", function () { report(m); });
+    return m;
+  }
+  // A click stamps the feature (so the same marker clicked twice is two values) and reports
+  // it to Streamlit at once, as st_folium would 250 ms later (its debounce): st_folium then
+  // finds the value already sent and sends nothing more.
+  function report(layer) {
+    seq += 1;
+    layer.feature.properties.click = Date.now() + "-" + seq;
+    var g = window.__GLOBAL_DATA__;
+    if (!g || !window.Streamlit || !g.returned_objects
+        || g.returned_objects.join() !== "last_active_drawing") { return; }
+    var data = {last_active_drawing: layer.toGeoJSON()};
+    g.previous_data = data;
+    window.Streamlit.setComponentValue(data);
+  }
+  var fetched = {};
+  // Rows inline (data.rows), or one fetch of every group's rows (data.url) shared by all.
+  function addPlaces(group, data) {
+    if (!data.url) { draw(group, data, data.rows); return; }
+    if (!fetched[data.url]) {
+      fetched[data.url] = fetch(data.url).then(function (r) {
+        if (!r.ok) { throw new Error("places " + r.status); }
+        return r.json();
+      });
+    }
+    fetched[data.url].then(function (all) {
+      Object.assign(NewsAtlas.articles, all.articles);
+      draw(group, data, all.groups[data.group] || []);
+    }, function () {
+      if (NewsAtlas.failed) { return; }
+      NewsAtlas.failed = true;  // say so once, on the map
+      var notice = L.control({position: "topright"});
+      notice.onAdd = function () {
+        return el("div", "The places could not be loaded: reload the page",
+                  "background:#fff3cd;padding:4px 8px;border-radius:4px;font:13px sans-serif");
+      };
+      notice.addTo(group._map || window.map);
+    });
+  }
+  function draw(group, data, rows) {
+    var target = group;
+    if (data.cluster) {
+      target = L.markerClusterGroup({chunkedLoading: true, showCoverageOnHover: false,
+                                     maxClusterRadius: 50, disableClusteringAtZoom: 9});
+      group.addLayer(target);
+    }
+    var layers = rows.map(function (row) {
+      var p = {};
+      FIELDS.forEach(function (f, i) { p[f] = row[i]; });
+      return marker(p, data);
+    });
+    if (data.cluster) {
+      target.addLayers(layers);
+      layers.forEach(function (m) {
+        // the searched place: open its cluster once the map is up
+        if (m.feature.properties.place_id === data.selected) {
+          setTimeout(function () { if (target._map) { target.zoomToShowLayer(m); } }, 0);
+        }
+      });
+    } else { layers.forEach(function (m) { target.addLayer(m); }); }
+    NewsAtlas.count += layers.length;
+  }
+  window.NewsAtlas = {addPlaces: addPlaces, popup: popup, report: report, articles: {},
+                      count: 0};
+})();
+"""
+
+
+class _PlaceScript(_RawMacro):
+    """Defines ``window.NewsAtlas`` (see :data:`PLACES_JS`) and the quoted articles' titles."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.code }}
+        NewsAtlas.articles = {{ this.articles }};
+        {% endmacro %}
+        """
     )
-    marker.options["pane"] = PLACES_PANE  # folium's path_options drops ``pane``
-    _add(marker, _FeatureTag({"place_id": str(row.place_id), "kind": "place"}))
-    return marker
+
+    def __init__(self, articles: Mapping[str, str]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "NewsAtlasPlaces"
+        self.code = PLACES_JS % {"fields": json.dumps(list(PLACE_FIELDS))}
+        self.articles = script_json(dict(articles))
+
+
+class _PlaceRows(JSCSSMixin, _RawMacro):
+    """One kind group's places, drawn into its parent FeatureGroup by ``NewsAtlas``."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        NewsAtlas.addPlaces({{ this._parent.get_name() }}, {{ this.payload }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        rows: list[list[Any]] | str,
+        colour: str,
+        *,
+        group: str,
+        opts: MapOptions,
+        cluster: bool,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PlaceRows"
+        data: dict[str, Any] = {
+            "colour": colour, "pane": PLACES_PANE, "cluster": cluster,
+            "selected": opts.selected, "group": group,
+        }  # fmt: skip
+        data.update({"url": rows} if isinstance(rows, str) else {"rows": rows})
+        self.payload = script_json(data)
+        self.default_js = [("markerclusterjs", _MARKERCLUSTER[0])] if cluster else []
+        names = ("markerclustercss", "markerclusterdefaultcss")
+        css = list(zip(names, _MARKERCLUSTER[1:], strict=True))
+        self.default_css = css if cluster else []
 
 
 def _route_layer_name(row: Any) -> str:
@@ -396,20 +678,50 @@ def route_layer(row: Any, *, show: bool = True) -> folium.FeatureGroup:
     return group
 
 
-def _place_layers(places: gpd.GeoDataFrame, opts: MapOptions) -> list[folium.FeatureGroup]:
+def _quoted_titles(places: gpd.GeoDataFrame, rows: list[list[Any]]) -> dict[str, str]:
+    """Article id -> title of the articles the popups quote."""
+    ids = {q[3] for r in rows for q in r[-1]}
+    titles: dict[str, str] = {}
+    for quotes in places.get("quotes", ()):
+        for q in quotes if isinstance(quotes, list | tuple) else ():
+            if isinstance(q, Excerpt) and q.article_id in ids:
+                titles.setdefault(q.article_id, q.title)
+    return titles
+
+
+def _grouped(places: gpd.GeoDataFrame) -> dict[str, list[list[Any]]]:
+    rows = place_rows(places)
+    groups = list(places["group"]) if "group" in places else []
+    out: dict[str, list[list[Any]]] = {key: [] for key in GROUP_STYLES}
+    for row, group in zip(rows, groups, strict=True):
+        if group in out:
+            out[group].append(row)
+    return out
+
+
+def place_data(places: gpd.GeoDataFrame) -> str:
+    """The places as the browser fetches them with ``MapOptions.places_url``: JSON of
+    ``{"groups": {kind group: rows (see place_rows)}, "articles": {id: title}}``."""
+    groups = _grouped(places)
+    rows = [r for group in groups.values() for r in group]
+    data = {"groups": groups, "articles": _quoted_titles(places, rows)}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _place_layers(
+    places: gpd.GeoDataFrame, opts: MapOptions
+) -> tuple[_PlaceScript, list[folium.FeatureGroup]]:
+    cluster = opts.cluster if opts.cluster is not None else len(places) > CLUSTER_ABOVE
+    groups = _grouped(places) if opts.places_url is None else {}
     layers = []
-    for group_key, (label, _) in GROUP_STYLES.items():
-        rows = places[places["group"] == group_key]
+    for key, (label, colour) in GROUP_STYLES.items():
         name = esc(label)
         layer = folium.FeatureGroup(name=name, show=name not in opts.hidden_overlays)
-        target: Any = layer
-        if opts.cluster:
-            target = _plugins.MarkerCluster(control=False)
-            _add(layer, target)
-        for row in rows.itertuples(index=False):
-            _add(target, place_marker(row))
+        rows = opts.places_url or groups[key]
+        _add(layer, _PlaceRows(rows, colour, group=key, opts=opts, cluster=cluster))
         layers.append(layer)
-    return layers
+    inline = [r for group in groups.values() for r in group]
+    return _PlaceScript(_quoted_titles(places, inline)), layers
 
 
 def _base_layers(basemap: BaseMap, opts: MapOptions) -> list[folium.map.Layer]:
@@ -531,6 +843,23 @@ class _Behaviour(MacroElement):
         self.config = dict(config)
 
 
+#: Mention counts the size legend shows.
+SIZE_STEPS = (1, 10, 50)
+
+
+def size_legend_html() -> str:
+    """Circles as large as the markers of 1, 10 and 50 mentions (radius 4 + 3·√n px)."""
+    items = []
+    for n in SIZE_STEPS:
+        d = round(2 * _radius(n))
+        circle = (
+            f"display:inline-block;width:{d}px;height:{d}px;border-radius:50%;"
+            "border:1px solid #555;vertical-align:middle;margin:0 4px 0 6px"
+        )
+        items.append(f"<span style='{circle}'></span>{n}")
+    return f"<div style='margin-top:4px'>Mentions:{''.join(items)}</div>"
+
+
 def legend_html() -> str:
     """The legend: kind groups (circle colours) and route styles (mode colours, dashes)."""
     dot = "display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px"
@@ -546,6 +875,7 @@ def legend_html() -> str:
     rows.append(
         f"<div><span style='{bar};border-top:3px dashed #444'></span>planned / proposed</div>"
     )
+    rows.append(size_legend_html())
     box = (
         "background:rgba(255,255,255,.9);padding:6px 8px;border-radius:4px;"
         "font:12px/1.5 sans-serif;box-shadow:0 0 4px rgba(0,0,0,.3)"
@@ -588,11 +918,13 @@ def _new_map(places: gpd.GeoDataFrame, opts: MapOptions, selected: Any | None) -
     # Leaflet and jQuery (folium's popups use it) only: the map uses no Bootstrap, Font
     # Awesome or awesome-markers (circle markers, plain HTML popups), and each file not
     # loaded is time saved every time Streamlit mounts the map.
+    m.options["maxZoom"] = 18  # markercluster needs one (folium passes max_zoom to tiles only)
     m.default_js = [a for a in m.default_js if a[0] in ("leaflet", "jquery")]
     m.default_css = [a for a in m.default_css if a[0] == "leaflet_css"]
     if center is None and not places.empty:
         minx, miny, maxx, maxy = (float(v) for v in places.total_bounds)
-        m.fit_bounds([to_latlon(minx, miny), to_latlon(maxx, maxy)], padding=(30, 30))
+        bounds = [to_latlon(minx, miny), to_latlon(maxx, maxy)]
+        m.fit_bounds(bounds, padding=(30, 30), max_zoom=8)  # one place: not an endless zoom
     return m
 
 
@@ -665,7 +997,9 @@ def build_map(
     _add(m, folium.map.CustomPane(BASEMAP_PANE, z_index=250, pointer_events=False))
     _add(m, folium.map.CustomPane(PLACES_PANE, z_index=450, pointer_events=True))
     base = _base_layers(basemap, opts)
-    for layer in [*base, *_place_layers(places, opts)]:
+    script, place_layers = _place_layers(places, opts)
+    _add(m, script)
+    for layer in [*base, *place_layers]:
         layer.add_to(m)
     for row in routes.itertuples(index=False) if routes is not None else ():
         route_layer(row, show=_route_layer_name(row) not in opts.hidden_overlays).add_to(m)

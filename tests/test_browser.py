@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pytest
 from conftest import (
     CHROMIUM,
@@ -24,8 +25,11 @@ from conftest import (
     wait_healthy,
 )
 from playwright.sync_api import Frame, Page, Route, expect, sync_playwright
+from shapely.geometry import Point
+from test_mapview import TINY_BASEMAP
 
-from geo import dashboard
+from geo import dashboard, mapview
+from geo.model import Excerpt
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -56,34 +60,78 @@ TAG_JS = """() => {
 }"""
 
 
+#: From the app's page: whether the map (in the component iframe, same origin) has drawn a
+#: marker for a place id (``shown``) or not.  The iframe is looked up afresh each time: a
+#: filter change mounts a new one.
+MARKER_JS = """([placeId, shown]) => {
+    const frame = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+    const win = frame && frame.contentWindow;
+    if (!win || !win.map || !win.NewsAtlas || !win.NewsAtlas.count) { return false; }
+    let found = false;
+    win.map.eachLayer((l) => {
+        const p = l.feature && l.feature.properties;
+        if (p && p.place_id === placeId) { found = true; }
+    });
+    return found === shown;
+}"""
+
+
+#: In the map's frame: its places are drawn (markers or clusters).
+DRAWN_JS = """() => window.map && window.NewsAtlas && window.NewsAtlas.count > 0
+    && document.querySelectorAll('path.leaflet-interactive, .marker-cluster').length > 0"""
+
+
+def runs(page: Page) -> int:
+    """Full script runs of the page so far (the app's hidden counter)."""
+    return int(page.locator("#news-atlas-runs").get_attribute("data-runs") or 0)
+
+
 def map_frame(page: Page) -> Frame:
     """The st_folium iframe, once its Leaflet map has drawn its place markers."""
     handle = page.wait_for_selector(MAP_IFRAME, timeout=TIMEOUT)
     frame = handle.content_frame()
     assert frame is not None
     frame.wait_for_selector(".leaflet-container", timeout=TIMEOUT)
-    frame.wait_for_function(
-        "() => window.map && document.querySelectorAll("
-        "'.news-atlas-places-pane path.leaflet-interactive, path.leaflet-interactive').length > 10",
-        timeout=TIMEOUT,
-    )
+    frame.wait_for_function(DRAWN_JS, timeout=TIMEOUT)
     return frame
 
 
 def click_place(page: Page, place_id: str, lat: float, lon: float) -> Frame:
     """Zoom the map to a place (no rerun) and click its marker like a user."""
-    frame = map_frame(page)
-    frame.evaluate(
-        "([lat, lon]) => { window.map.closePopup(); window.map.setView([lat, lon], 8, "
-        "{animate: false}); }",
-        [lat, lon],
-    )
-    frame.wait_for_function(TAG_JS, timeout=TIMEOUT)
-    expect(frame.locator(".leaflet-popup")).to_have_count(0, timeout=TIMEOUT)  # faded out
+    frame = zoom_to_place(page, place_id, lat, lon)
     frame.locator(f'path[data-place-id="{place_id}"]').click(timeout=TIMEOUT)
     return frame
 
 
+def zoom_to_place(page: Page, place_id: str, lat: float, lon: float) -> Frame:
+    """Zoom the map to a place, close enough that no cluster hides its marker, with its
+    popup closed; the marker's path carries ``data-place-id``."""
+    frame = map_frame(page)
+    frame.evaluate(
+        "([lat, lon]) => { window.map.closePopup(); window.map.setView([lat, lon], 10, "
+        "{animate: false}); }",
+        [lat, lon],
+    )
+    frame.wait_for_function(
+        "(id) => (" + TAG_JS + ")() && document.querySelector(`path[data-place-id='${id}']`)",
+        arg=place_id,
+        timeout=TIMEOUT,
+    )
+    expect(frame.locator(".leaflet-popup")).to_have_count(0, timeout=TIMEOUT)  # faded out
+    return frame
+
+
+#: Opens the popup and tooltip of the only place of a map file.
+OPEN_POPUP_JS = """() => {
+    let marker = null;
+    Object.values(window).forEach((v) => {
+        if (v instanceof L.Map) {
+            v.eachLayer((l) => { if (l.feature && l.feature.properties.place_id) { marker = l; } });
+        }
+    });
+    marker.openTooltip();
+    marker.openPopup();
+}"""
 #: Fits the map to a route and returns the container point of a vertex half-way along it.
 ROUTE_POINT_JS = """(routeId) => {
     const map = window.map;
@@ -160,12 +208,16 @@ def test_click_marker_popup_and_side_panel(
     page, _ = browser_page
     lay = dashboard.load_layers(atlas.store)
     vlad = lay.places[lay.places["name"] == "Vladivostok"].iloc[0]
+    map_frame(page)
+    assert runs(page) == 1, "the page opens with one script run"
     frame = click_place(page, vlad["place_id"], vlad["lat"], vlad["lon"])
     page.screenshot(path=str(ARTIFACTS / "click.png"))
     popup = frame.locator(".leaflet-popup-content")
     expect(popup).to_contain_text(QUOTE, timeout=TIMEOUT)
+    expect(popup).to_contain_text("Mentioned 2023-09")  # first and last: September 2023
     side = panel(page, "data-place-id", vlad["place_id"])
     expect(side).to_contain_text(QUOTE, timeout=TIMEOUT)
+    assert runs(page) == 1, "a click reruns the map-and-panel fragment, not the page"
     expect(side).to_contain_text("Kim's armoured train heads for Vladivostok")
     expect(side.locator("mark").first).to_have_text("Vladivostok")
 
@@ -206,6 +258,63 @@ def test_layer_control_and_base_layers(
     outside = [url for url in requests if not is_local(url)]
     assert any(is_tile(url) for url in outside), "switching the base layer requested tiles"
     assert [url for url in outside if not is_tile(url)] == []
+
+
+def test_date_range_takes_places_away_and_back(
+    browser_page: tuple[Page, list[str]], atlas: AtlasData
+) -> None:
+    page, _ = browser_page
+    lay = dashboard.load_layers(atlas.store)
+    vlad = lay.places[lay.places["name"] == "Vladivostok"].iloc[0]["place_id"]
+    map_frame(page)
+    page.wait_for_function(MARKER_JS, arg=[vlad, True], timeout=TIMEOUT)
+    high = page.locator('input[aria-label="Dates — end"]')
+    high.focus()
+    high.press("Home")  # down to the low end: July 2023, before Kim's visit
+    expect(high).to_have_attribute("aria-valuetext", "2023-07", timeout=TIMEOUT)
+    page.wait_for_function(MARKER_JS, arg=[vlad, False], timeout=TIMEOUT)
+    summer = dashboard.filter_places(lay, dashboard.Filters(months=("2023-07", "2023-07")))
+    caption = page.get_by_text(" places · ", exact=False).first
+    expect(caption).to_contain_text(f"{len(summer)} places", timeout=TIMEOUT)
+    high.focus()
+    high.press("End")
+    page.wait_for_function(MARKER_JS, arg=[vlad, True], timeout=TIMEOUT)
+    expect(caption).to_contain_text(f"{len(lay.places)} places", timeout=TIMEOUT)
+
+
+def test_popups_and_tooltips_show_nasty_text_as_text(
+    browser_page: tuple[Page, list[str]], tmp_path: Path
+) -> None:
+    """A map file with adversarial names and quotes, opened from disk: the popup shows
+    them literally and runs nothing."""
+    page, _ = browser_page
+    vendor = (ROOT / "static" / "vendor").as_uri()
+    nasty = "Rason ' \" ` </script><img src=x onerror=window.__pwned=1> ${x}"
+    places = gpd.GeoDataFrame(
+        {"place_id": ["x:1"], "name": [nasty], "kind": ["city"], "group": ["city"],
+         "country": ["<b>KP</b>"], "mentions": [2], "passages": [2],
+         "first_date": ["2023-09"], "last_date": ["2024-06"],
+         "quotes": [(Excerpt("a1", nasty, "", "2023-09", "", 0, nasty + " said.", ((0, 5),)),)]},
+        geometry=[Point(130.3, 42.25)], crs="EPSG:4326",
+    )  # fmt: skip
+    m = mapview.build_map(places, None, TINY_BASEMAP, mapview.MapOptions(asset_base=vendor))
+    html_file = tmp_path / "map.html"
+    m.save(str(html_file))
+    browser = page.context.browser
+    assert browser is not None
+    other = browser.new_page()
+    try:
+        other.route("http*://**/*", lambda route: route.abort())
+        other.goto(html_file.as_uri())
+        other.wait_for_function("() => window.NewsAtlas && window.NewsAtlas.count === 1")
+        other.evaluate(OPEN_POPUP_JS)
+        content = other.locator(".leaflet-popup-content")
+        expect(content).to_contain_text(nasty, timeout=TIMEOUT)
+        expect(content).to_contain_text("<b>KP</b>")
+        assert content.locator("img, script, b > b").count() == 0
+        assert other.evaluate("() => window.__pwned") is None
+    finally:
+        other.close()
 
 
 def test_screenshot(browser_page: tuple[Page, list[str]]) -> None:

@@ -73,6 +73,19 @@ def test_missing_or_broken_store_is_a_data_file_error(tmp_path: Path) -> None:
         dashboard.load_layers(path)
 
 
+def test_preloaded_layers_are_handed_over_once(atlas: AtlasData, tmp_path: Path) -> None:
+    dashboard.preload_layers(atlas.store)
+    assert dashboard._PRELOADED  # read ahead
+    first = dashboard.load_layers(atlas.store)
+    assert not dashboard._PRELOADED
+    second = dashboard.load_layers(atlas.store)
+    assert first is not second  # handed over once, then read as usual
+    assert len(first.places) == len(second.places) and first.build_id == second.build_id
+    dashboard.preload_layers(tmp_path / "nowhere.sqlite")  # left for the page to report
+    with pytest.raises(DataFileError):
+        dashboard.load_layers(tmp_path / "nowhere.sqlite")
+
+
 # -- filters and search -----------------------------------------------------------------------
 
 
@@ -133,24 +146,107 @@ def test_search_ranks_exact_then_prefix_then_word_then_substring() -> None:
     assert dashboard.search_places(places, "nowhere") == []
 
 
+def _clicked(key: str, value: str, stamp: str | None) -> dict[str, object]:
+    props = {key: value} if stamp is None else {key: value, "click": stamp}
+    return {"last_active_drawing": {"properties": props}}
+
+
 def test_clicks_count_twice_on_the_same_marker() -> None:
-    place = {"last_active_drawing": {"properties": {"place_id": "p1"}}}
-    sel, last = dashboard.click_selection({**place, "last_object_clicked_count": 1}, None)
+    sel, last = dashboard.click_selection(_clicked("place_id", "p1", "100-1"), None)
     assert sel == Selection("place", "p1")
     # the same value on a rerun (e.g. a widget changed) is not a new click
-    again, last = dashboard.click_selection({**place, "last_object_clicked_count": 1}, last)
+    again, last = dashboard.click_selection(_clicked("place_id", "p1", "100-1"), last)
     assert again is None
-    second, last = dashboard.click_selection({**place, "last_object_clicked_count": 2}, last)
+    second, last = dashboard.click_selection(_clicked("place_id", "p1", "105-2"), last)
     assert second == Selection("place", "p1")
-    route = {"last_active_drawing": {"properties": {"route_id": "r1"}}}
-    sel, last = dashboard.click_selection({**route, "last_object_clicked_count": 3}, last)
+    sel, last = dashboard.click_selection(_clicked("route_id", "r1", "107-3"), last)
     assert sel == Selection("route", "r1")
     # a remounted map starts from nothing; its first click counts again
-    sel, last = dashboard.click_selection({"last_object_clicked_count": None}, last)
+    sel, last = dashboard.click_selection({"last_active_drawing": None}, last)
     assert sel is None
-    sel, _ = dashboard.click_selection({**place, "last_object_clicked_count": 1}, last)
+    sel, _ = dashboard.click_selection(_clicked("place_id", "p1", "200-1"), last)
     assert sel == Selection("place", "p1")
+    assert dashboard.click_selection(_clicked("place_id", "p1", None), None)[0] is None
     assert dashboard.click_selection(None, None)[0] is None
+
+
+# -- timeline ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("date", "month"),
+    [("2023-09-13", "2023-09"), ("2023-09", "2023-09"), ("2024", "2024-01"), ("", ""),
+     ("soon", ""), ("2023-13", ""), (" 2023-07-28 ", "2023-07")],
+)  # fmt: skip
+def test_article_month(date: str, month: str) -> None:
+    assert dashboard.article_month(date) == month
+
+
+def test_month_range_crosses_years() -> None:
+    assert dashboard.month_range("2023-11", "2024-02") == [
+        "2023-11",
+        "2023-12",
+        "2024-01",
+        "2024-02",
+    ]
+    assert dashboard.month_range("2024-02", "2023-11") == []
+    assert dashboard.month_range("", "2024-01") == []
+
+
+def test_timeline_counts_articles_per_month_exact_and_approximate(lay: Layers) -> None:
+    counts = dashboard.timeline(lay.articles)
+    months = list(dict.fromkeys(counts["month"]))
+    assert months == dashboard.month_range("2023-07", "2024-06")  # every month, empty too
+    by = counts.set_index(["month", "precision"])["articles"]
+    assert by["2023-07", "exact"] == 1  # 003, dated to the day
+    assert by["2023-09", "approximate"] == 3  # 000, 002, 004
+    assert by["2024-06", "approximate"] == 1
+    assert counts["articles"].sum() == len(lay.articles) - dashboard.undated_count(lay.articles)
+
+
+def test_date_range_filters_places_routes_and_dates(lay: Layers) -> None:
+    summer = Filters(months=("2023-07", "2023-08"))
+    assert dashboard.allowed_articles(lay, summer) == {"003"}
+    places = dashboard.filter_places(lay, summer)
+    assert set(places["place_id"]) == set(
+        lay.mentions.loc[lay.mentions["article_id"] == "003", "place_id"]
+    )
+    assert set(places["first_date"]) == set(places["last_date"]) == {"2023-07-28"}
+    assert all(q.article_id == "003" for qs in places["quotes"] for q in qs)
+    vlad = _id(lay, "Vladivostok")
+    assert vlad not in set(places["place_id"])
+    autumn = dashboard.filter_places(lay, Filters(months=("2023-09", "2023-09")))
+    assert vlad in set(autumn["place_id"])
+    routes = dashboard.filter_routes(lay.routes, summer, lay)
+    assert all("003" in dashboard.route_articles(r) for r in routes.itertuples(index=False))
+    # the whole range is the same as no range
+    everything = dashboard.filter_places(lay, Filters(months=("2023-07", "2024-06")))
+    assert len(everything) == len(lay.places)
+
+
+def test_first_and_last_dates_without_a_filter(lay: Layers) -> None:
+    russia = lay.places[lay.places["name"] == "Russia"].iloc[0]
+    assert (russia["first_date"], russia["last_date"]) == ("2023-07-28", "2024-06")
+
+
+def test_undated_articles_stay_unless_excluded(nasty: Layers) -> None:
+    assert dashboard.undated_count(nasty.articles) == 1  # the nasty article has no date
+    kept = dashboard.allowed_articles(nasty, Filters(months=("2023-09", "2023-09")))
+    assert kept == {"000", "002", "004", NASTY_ID}
+    dropped = dashboard.allowed_articles(nasty, Filters(undated=False))
+    assert dropped is not None and NASTY_ID not in dropped and len(dropped) == 5
+    chosen = Filters(articles=frozenset({"002", NASTY_ID}), months=("2024-01", "2024-06"))
+    assert dashboard.allowed_articles(nasty, chosen) == {NASTY_ID}
+
+
+def test_filters_key_is_stable_and_tells_filters_apart() -> None:
+    a = Filters(articles=frozenset({"b", "a"}), months=("2023-01", "2023-02"))
+    b = Filters(articles=frozenset({"a", "b"}), months=("2023-01", "2023-02"))
+    assert dashboard.filters_key(a) == dashboard.filters_key(b)
+    assert dashboard.filters_key(a) != dashboard.filters_key(Filters(months=a.months))
+    assert dashboard.filters_key(a) != dashboard.filters_key(
+        Filters(articles=a.articles, months=a.months, undated=False)
+    )
 
 
 # -- panels -----------------------------------------------------------------------------------
@@ -289,6 +385,26 @@ def test_app_renders_the_map_and_filters(
     at.sidebar.slider[0].set_value(5).run()
     expected = dashboard.filter_places(lay, Filters(groups=frozenset({"city"}), min_mentions=5))
     assert _count(at) == len(expected)
+    assert not at.exception
+
+
+def test_app_date_range_and_undated_switch_filter_the_map(
+    monkeypatch: pytest.MonkeyPatch, nasty_atlas: AtlasData, nasty: Layers
+) -> None:
+    at = _app(monkeypatch, nasty_atlas)
+    assert _count(at) == len(nasty.places)
+    at.sidebar.select_slider(key="months").set_value(("2023-07", "2023-08")).run()
+    summer = Filters(groups=frozenset(dashboard.GROUP_LABELS), months=("2023-07", "2023-08"))
+    assert _count(at) == len(dashboard.filter_places(nasty, summer)) < len(nasty.places)
+    at.sidebar.toggle(key="undated").set_value(False).run()
+    dated = Filters(groups=summer.groups, months=summer.months, undated=False)
+    assert (
+        _count(at)
+        == len(dashboard.filter_places(nasty, dated))
+        < len(dashboard.filter_places(nasty, summer))
+    )
+    at.sidebar.select_slider(key="months").set_value(("2023-07", "2024-06")).run()
+    assert at.session_state.runs == 4  # one run per change, no second run
     assert not at.exception
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -71,6 +72,26 @@ def page(places: gpd.GeoDataFrame, routes: gpd.GeoDataFrame) -> str:
 def _script(page: str) -> str:
     """The inline map script (the last <script> block)."""
     return page.rsplit("<script>", 1)[1]
+
+
+#: One kind group's places as the map script carries them (one line of JSON each).
+_ROWS = re.compile(r"^\s*NewsAtlas\.addPlaces\((\w+), (.*)\);$", re.M)
+#: The quoted articles' titles.
+_TITLES = re.compile(r"^\s*NewsAtlas\.articles = (.*);$", re.M)
+
+
+def _payloads(page: str) -> list[dict[str, Any]]:
+    return [json.loads(data) for _, data in _ROWS.findall(page)]
+
+
+def _rows(page: str) -> dict[str, dict[str, Any]]:
+    """Place id -> its row as a dict of :data:`mapview.PLACE_FIELDS`."""
+    rows = [row for payload in _payloads(page) for row in payload["rows"]]
+    return {r[0]: dict(zip(mapview.PLACE_FIELDS, r, strict=True)) for r in rows}
+
+
+def _without_data(page: str) -> str:
+    return _TITLES.sub("", _ROWS.sub("", page))
 
 
 def _layer_control(page: str) -> tuple[list[str], list[str]]:
@@ -189,29 +210,81 @@ def test_plugins_present(page: str) -> None:
 
 def test_nasty_strings_never_appear_raw(page: str) -> None:
     for raw in NASTY_RAW:
-        assert raw not in page, raw
+        assert raw not in _without_data(page), raw
+    for raw in ("</script>", "<img", "<script>alert"):
+        assert raw not in "".join(_ROWS.findall(page)[0]) + "".join(_TITLES.findall(page)), raw
     assert page.count("</script>") == page.count("<script")
-    assert "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # the route popups are HTML made on the server: escaped there
     assert "&#96;tick&#96;" in page and "&#36;{x}" in page and "&#92;u0041" in page
-    assert "’quoted’ “double” &#x27;single&#x27; &quot;dq&quot;" in page
 
 
-def test_backticks_cannot_close_template_literals(page: str) -> None:
-    script = _script(page)
-    for literal in re.findall(r"`(.*?)`", script, re.S):
-        assert "${" not in literal
-        assert "\\" not in literal
+def test_place_data_is_script_safe_json_that_decodes_to_the_text(page: str) -> None:
+    rows = _rows(page)
+    rason = rows["gn:2039557"]
+    assert rason["name"] == "Rason </script><img src=x onerror=alert(1)>"
+    text, start, end, art, _ = rason["quotes"][0]
+    assert "`tick` ${x} \\u0041 </script><script>alert(1)</script>" in text
+    assert text[start:end] == "Rason" or start == end
+    titles = json.loads(_TITLES.findall(page)[0])
+    assert titles[art].startswith("Officials said ’quoted’ “double” 'single' \"dq\" `tick`")
+    data = "".join(_ROWS.findall(page)[0][1] for _ in range(1)) + _TITLES.findall(page)[0]
+    assert "<" not in data and ">" not in data and "&" not in data
 
 
-def test_popup_content(places: gpd.GeoDataFrame) -> None:
-    korea = places[places["place_id"] == "gn:1873107"].iloc[0]
-    popup = mapview.place_popup_html(korea)
-    assert popup.count("<li") == mapview.MAX_QUOTES == 3
-    assert "7 passages: the side panel lists them all" in popup
-    assert "Pyongyang and <mark>North Korea</mark> signed." in popup
-    assert "country · KP · 12 mentions" in popup
-    assert "Summit — Outlet &lt;b&gt; — 2024-06-19" in popup
+def test_script_json_escapes_what_could_end_a_script() -> None:
+    nasty = "a</script><!-- & \u2028 \u2029 `${x}`"
+    text = mapview.script_json({"k": nasty})
+    assert json.loads(text) == {"k": nasty}
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        assert raw not in text
+
+
+def test_the_browser_builds_popups_from_text_only() -> None:
+    """Popups and tooltips are DOM made with textContent: no innerHTML from the data."""
+    js = mapview.PLACES_JS
+    assert "textContent" in js
+    assert "innerHTML" not in js and "insertAdjacentHTML" not in js
+    assert "bindTooltip(function" in js and "bindPopup(function" in js
+
+
+def _by_id(rows: list[list[Any]]) -> dict[str, dict[str, Any]]:
+    return {r[0]: dict(zip(mapview.PLACE_FIELDS, r, strict=True)) for r in rows}
+
+
+def test_place_rows_carry_dates_counts_and_quotes(places: gpd.GeoDataFrame) -> None:
+    frame = places.assign(first_date="2023-07-28", last_date="2024-06")
+    rows = _by_id(mapview.place_rows(frame))
+    korea = rows["gn:1873107"]
+    assert (korea["name"], korea["kind"], korea["country"]) == ("North Korea", "country", "KP")
+    assert (korea["mentions"], korea["passages"]) == (12, 7)
+    assert (korea["first"], korea["last"]) == ("2023-07-28", "2024-06")
+    assert len(korea["quotes"]) == mapview.MAX_QUOTES == 3
+    text, start, end, art, date = korea["quotes"][0]
+    assert text[start:end] == "North Korea" and (art, date) == ("a1", "2024-06-19")
+    assert rows["gn:2017370"]["quotes"] == []  # no quote: the popup points to the panel
+
+
+def test_second_and_third_quotes_only_while_the_budget_lasts(places: gpd.GeoDataFrame) -> None:
+    rows = _by_id(mapview.place_rows(places, budget=0))
+    assert all(len(r["quotes"]) == (1 if r["passages"] else 0) for r in rows.values())
+    some = _by_id(mapview.place_rows(places, budget=40))
+    assert len(some["gn:1873107"]["quotes"]) == 2  # "Pyongyang and North Korea signed." fits
+
+
+@pytest.mark.parametrize(
+    ("sentence", "span"),
+    [
+        ("short one with Place in it", (15, 20)),
+        ("word " * 60 + "Place" + " word" * 60, (300, 305)),
+        ("Place" + " word" * 80, (0, 5)),
+        ("word " * 80 + "Place", (400, 405)),
+    ],
+)
+def test_quote_window_keeps_the_mark_inside(sentence: str, span: tuple[int, int]) -> None:
+    text, start, end = mapview.quote_window(sentence, [span])
+    assert text[start:end] == "Place"
+    assert len(text) <= mapview.QUOTE_CHARS + 2
+    assert text.strip("…") in sentence
 
 
 @pytest.mark.parametrize(
@@ -232,8 +305,11 @@ def test_highlight(start: object, end: object, expected: str) -> None:
 
 
 def test_leaflet_gets_lat_lon(page: str) -> None:
-    assert re.search(r"L\.circleMarker\(\s*\[43\.1, 131\.9\]", page)
-    assert not re.search(r"L\.circleMarker\(\s*\[131\.9, 43\.1\]", page)
+    vlad = _rows(page)["gn:2013348"]
+    assert (vlad["lat"], vlad["lon"]) == (43.1, 131.9)
+    assert "L.circleMarker([p.lat, p.lon]" in mapview.PLACES_JS
+    assert '"coordinates": [p.lon, p.lat]' not in mapview.PLACES_JS  # GeoJSON: (lon, lat)
+    assert "coordinates: [p.lon, p.lat]" in mapview.PLACES_JS
 
 
 def test_route_across_antimeridian_stays_continuous(page: str) -> None:
@@ -246,9 +322,12 @@ def test_route_across_antimeridian_stays_continuous(page: str) -> None:
 
 
 def test_markers_carry_their_place_id(page: str, places: gpd.GeoDataFrame) -> None:
-    tags = re.findall(r"(circle_marker_\w+)\.feature = (\{.*?\});", page)
-    ids = [json.loads(tag)["properties"]["place_id"] for _, tag in tags]
-    assert sorted(ids) == sorted(places["place_id"])
+    assert sorted(_rows(page)) == sorted(places["place_id"])
+    for payload, (label, colour) in zip(
+        _payloads(page), mapview.GROUP_STYLES.values(), strict=True
+    ):
+        assert payload["colour"] == colour, label
+    assert "properties: {place_id: p.id" in mapview.PLACES_JS
     assert '"route_id": "r-bering"' in page
 
 
@@ -256,16 +335,16 @@ def test_clicked_ids_from_st_folium_value() -> None:
     value = {
         "last_active_drawing": {
             "type": "Feature",
-            "properties": {"place_id": "gn:2013348", "kind": "place"},
+            "properties": {"place_id": "gn:2013348", "kind": "place", "click": "17-1"},
             "geometry": {"type": "Point", "coordinates": [131.9, 43.1]},
         },
-        "last_object_clicked_count": 2,
     }
     assert mapview.clicked_place_id(value) == "gn:2013348"
+    assert mapview.click_stamp(value) == "17-1"
     assert mapview.clicked_route_id(value) is None
     assert mapview.clicked_place_id(None) is None
-    assert mapview.clicked_place_id({"last_active_drawing": None}) is None
-    assert mapview.RETURNED_OBJECTS == ("last_active_drawing", "last_object_clicked_count")
+    assert mapview.click_stamp({"last_active_drawing": None}) is None
+    assert mapview.RETURNED_OBJECTS == ("last_active_drawing",)
 
 
 def test_selected_place_is_ringed_and_centered(places: gpd.GeoDataFrame) -> None:
@@ -276,14 +355,9 @@ def test_selected_place_is_ringed_and_centered(places: gpd.GeoDataFrame) -> None
         json.loads(o)
         for o in re.findall(r"L\.circleMarker\(\s*\[43\.1, 131\.9\],\s*(\{.*?\})\s*\)", page, re.S)
     ]
-    assert len(rings) == 2
-    assert any(
-        o.get("className") == "news-atlas-selected" and o["interactive"] is False for o in rings
-    )
+    assert len(rings) == 1
+    assert rings[0].get("className") == "news-atlas-selected" and rings[0]["interactive"] is False
     assert '"restore_view": false' in page
-
-
-# -- base map and payload ---------------------------------------------------------------------
 
 
 def test_load_basemap(basemap: BaseMap) -> None:
@@ -321,22 +395,44 @@ def test_load_basemap_errors(tmp_path: Path) -> None:
         load_basemap(tmp_path)
 
 
-def test_payload_for_sixty_markers(places: gpd.GeoDataFrame, basemap: BaseMap) -> None:
+def _many(places: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
     many = gpd.GeoDataFrame(
-        [places.iloc[i % len(places)].to_dict() for i in range(60)], crs="EPSG:4326"
+        [places.iloc[i % len(places)].to_dict() for i in range(n)], crs="EPSG:4326"
     )
-    many["place_id"] = [f"x:{i}" for i in range(60)]
-    many["geometry"] = [Point(100 + i * 0.5, 30 + i * 0.3) for i in range(60)]
-    page = build_map(many, None, basemap).get_root().render()
-    assert page.count("L.circleMarker(") == 60
-    assert len(page.encode("utf-8")) < 1.6e6
+    many["place_id"] = [f"x:{i}" for i in range(n)]
+    many["geometry"] = [Point(-170 + (i % 340), -60 + (i // 340) * 0.1) for i in range(n)]
+    return many
+
+
+def test_places_are_data_not_folium_objects(places: gpd.GeoDataFrame) -> None:
+    """No folium object, template or popup HTML per place: the size grows by the data only."""
+    m = build_map(_many(places, 60), None, TINY_BASEMAP)
+    page = _without_data(m.get_root().render())
+    assert len(_rows(m.get_root().render())) == 60
+    assert page.count("L.circleMarker(") == page.count("bindPopup(") == 1  # in PLACES_JS
+    assert len(list(m._children)) < 30
+
+
+def test_ten_thousand_places_stay_within_the_budget_and_cluster(
+    places: gpd.GeoDataFrame,
+) -> None:
+    many = _many(places, 10_000)
+    page = build_map(many, None, TINY_BASEMAP).get_root().render()
+    assert len(page.encode("utf-8")) < 3e6
+    assert all(p["cluster"] for p in _payloads(page))
+    assert "leaflet.markercluster.js" in page
+    few = build_map(_many(places, 100), None, TINY_BASEMAP).get_root().render()
+    assert not any(p["cluster"] for p in _payloads(few))
+    forced = build_map(_many(places, 100), None, TINY_BASEMAP, MapOptions(cluster=True))
+    assert all(p["cluster"] for p in _payloads(forced.get_root().render()))
 
 
 def test_panes_keep_places_clickable_above_routes(page: str) -> None:
     """Routes (overlayPane, z 400) must not cover places; the base map lies under both."""
     panes = dict(re.findall(r'createPane\(\s*"([\w-]+)"\);\s*\S+\.style\.zIndex = (\d+);', page))
     assert int(panes[mapview.BASEMAP_PANE]) < 400 < int(panes[mapview.PLACES_PANE]) < 600
-    assert page.count(f'"pane": "{mapview.PLACES_PANE}"') == 7
+    assert {p["pane"] for p in _payloads(page)} == {mapview.PLACES_PANE}
+    assert "pane: style.pane" in mapview.PLACES_JS
 
 
 def test_basemap_fetched_by_url_keeps_the_map_small(
@@ -353,7 +449,7 @@ def test_basemap_fetched_by_url_keeps_the_map_small(
     assert 'fetch("/app/static/basemap/countries.geojson")' in linked
     assert 'fetch("/app/static/basemap/coastline.geojson")' in linked
     assert "L.canvas(" in linked
-    assert "fetch(" not in inline
+    assert "/app/static/basemap" not in inline
     assert len(linked.encode("utf-8")) < len(inline.encode("utf-8")) - 900_000
 
 
@@ -372,3 +468,66 @@ def test_esc_removes_bidi_controls_and_escapes() -> None:
     shown = mapview.esc("Outlet \u202eevil\u202c <b>'x'</b> `t` $y")
     assert "\u202e" not in shown and "\u202c" not in shown
     assert shown == "Outlet evil &lt;b&gt;&#x27;x&#x27;&lt;/b&gt; &#96;t&#96; &#36;y"
+
+
+def test_one_place_is_fitted_at_a_bounded_zoom(places: gpd.GeoDataFrame) -> None:
+    """Without a tile layer the map has no maximum zoom: one place would fit at infinity."""
+    page = build_map(places.iloc[:1], None, TINY_BASEMAP).get_root().render()
+    assert re.search(
+        r'fitBounds\(\s*\[\[43\.1, 131\.9\], \[43\.1, 131\.9\]\],\s*\{[^}]*"maxZoom": 8', page
+    )
+
+
+def test_legend_shows_marker_sizes() -> None:
+    legend = mapview.legend_html()
+    for n in mapview.SIZE_STEPS:
+        d = round(2 * min(4 + 3 * n**0.5, 24))  # radius capped at 24 px
+        assert f"width:{d}px;height:{d}px" in legend and f"</span>{n}" in legend
+
+
+def test_map_has_a_max_zoom_for_the_clusters(places: gpd.GeoDataFrame) -> None:
+    """markercluster throws "Map has no maxZoom specified" on a map without tile layers."""
+    page = build_map(places, None, TINY_BASEMAP, MapOptions(cluster=True)).get_root().render()
+    assert re.search(r'"maxZoom": 18', page)
+
+
+def test_a_click_is_reported_at_once_and_once() -> None:
+    """The click goes to Streamlit without st_folium's 250 ms debounce, and st_folium's own
+    (debounced) report then finds the same value already sent."""
+    js = mapview.PLACES_JS
+    assert "window.Streamlit.setComponentValue(data)" in js
+    assert "g.previous_data = data" in js
+    assert 'g.returned_objects.join() !== "last_active_drawing"' in js
+
+
+def test_places_fetched_from_a_url_leave_the_map_script_small(places: gpd.GeoDataFrame) -> None:
+    many = _many(places, 2000)
+    url = "/app/static/places/abc.json"
+    page = build_map(many, None, TINY_BASEMAP, MapOptions(places_url=url)).get_root().render()
+    payloads = _payloads(page)
+    assert [p["url"] for p in payloads] == [url] * len(mapview.GROUP_STYLES)
+    assert [p["group"] for p in payloads] == list(mapview.GROUP_STYLES)
+    assert all("rows" not in p for p in payloads)
+    assert len(page.encode("utf-8")) < 60_000
+    data = json.loads(mapview.place_data(many))
+    ids = [r[0] for rows in data["groups"].values() for r in rows]
+    assert sorted(ids) == sorted(many["place_id"])
+    assert set(data["groups"]) == set(mapview.GROUP_STYLES)
+    quoted = {q[3] for rows in data["groups"].values() for r in rows for q in r[-1]}
+    assert quoted and set(data["articles"]) == quoted
+
+
+def test_publish_places_names_files_by_content_and_keeps_the_newest(tmp_path: Path) -> None:
+    static = tmp_path / "static"
+    name = assets.publish_places('{"groups": {}}', static)
+    assert name and (static / "places" / name).read_text() == '{"groups": {}}'
+    assert assets.publish_places('{"groups": {}}', static) == name
+    names = set()
+    for i in range(assets.KEEP_PLACE_FILES + 8):
+        names.add(assets.publish_places(f'{{"n": {i}}}', static))
+        assets.keep_places(name, static)  # a map still shows it
+    assert len(names) == assets.KEEP_PLACE_FILES + 8
+    files = list((static / "places").glob("*.json"))
+    assert len(files) == assets.KEEP_PLACE_FILES and (static / "places" / name) in files
+    (tmp_path / "ro").write_text("a file, not a folder")
+    assert assets.publish_places("{}", tmp_path / "ro") is None
