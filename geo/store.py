@@ -476,6 +476,23 @@ class StoreWriter:
             " confidence = parsed_confidence WHERE correction != ''"
         )
 
+    def mentions(self) -> list[StoredMention]:
+        """Every mention as this transaction sees it, in article and text order."""
+        sql = f"SELECT {_MENTION_COLS} FROM mentions ORDER BY article_id, start"
+        rows = self._conn.execute(sql)
+        return [_mention(r) for r in rows]
+
+    def known_places(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` have a place record, as this transaction sees it."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT id FROM places WHERE id IN ({marks})", chunk)
+            found.update(r[0] for r in rows)
+        return found
+
     def drop_unused_places(self) -> None:
         """Delete place records that no mention names or lists as a candidate."""
         used = {r[0] for r in self._conn.execute("SELECT place_id FROM mentions")}
