@@ -119,6 +119,10 @@ def _fix(args: argparse.Namespace) -> Any:
 
     if args.article is None or args.start is None or args.end is None:
         raise BadInput("give ARTICLE START END (or --undo ID)")
+    if not (args.place or args.at or args.not_a_place):
+        raise BadInput(
+            "say what the words are: --place ID, --at LAT,LON --name NAME, or --not-a-place"
+        )
     at = corrections.parse_at(args.at) if args.at else None
     if at is not None and not args.name:
         raise BadInput(f"--at {args.at!r} needs --name NAME for the place")
@@ -140,9 +144,6 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         gone, report = edits.undo(cfg, args.undo, wait=args.wait)
         print(f"undone: {corrections.describe(gone)}")
     else:
-        if not (args.place or args.at or args.not_a_place):
-            raise BadInput("say what the words are: --place ID, --at LAT,LON --name NAME, "
-                           "or --not-a-place")  # fmt: skip
         saved, report = edits.correct(cfg, _fix(args), wait=args.wait)
         print(corrections.describe(saved))
     print(report, file=sys.stderr)
