@@ -162,6 +162,26 @@ def _cmd_corrections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from geo import export  # noqa: PLC0415
+
+    cfg = settings_mod.load()
+    view = export.View(
+        articles=frozenset(args.article) if args.article else None,
+        date_from=export.check_date(args.date_from or "", "--from"),
+        date_to=export.check_date(args.date_to or "", "--to"),
+    )
+    out = Path(args.html)
+    if out.is_dir():
+        raise BadInput(f"--html {args.html!r} is a folder; give a file name such as pack.html")
+    try:
+        evidence = export.write_pack(cfg.data_dir, view, out)
+    except OSError as err:
+        raise BadInput(f"cannot write {args.html!r}: {err.strerror or err}") from err
+    print(export.describe(evidence, out))
+    return 0
+
+
 def _span_number(value: str) -> int:
     try:
         number = int(value)
@@ -198,6 +218,12 @@ def _analyst_commands(sub: Any) -> None:
     c.set_defaults(func=_cmd_correct)
     ls = sub.add_parser("corrections", help="list the corrections, with their ids")
     ls.set_defaults(func=_cmd_corrections)
+    e = sub.add_parser("export", help="write the evidence pack: one self-contained HTML file")
+    e.add_argument("--html", required=True, metavar="OUT.html", help="file to write")
+    e.add_argument("--article", action="append", metavar="ID", help="only this article (repeat)")
+    e.add_argument("--from", dest="date_from", metavar="DATE", help="articles dated from DATE")
+    e.add_argument("--to", dest="date_to", metavar="DATE", help="articles dated up to DATE")
+    e.set_defaults(func=_cmd_export)
 
 
 def make_parser() -> argparse.ArgumentParser:

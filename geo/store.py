@@ -261,15 +261,17 @@ class Store:
 
     def mention_table(self) -> pd.DataFrame:
         """Every placed mention as a compact table for filtering and aggregation:
-        ``article_id, place_id, start, end, text, passage_start, confidence, date``."""
+        ``article_id, place_id, start, end, text, passage_start, confidence, date,
+        correction`` (the id of the correction that placed it, or '')."""
         sql = (
             'SELECT m.article_id, m.place_id, m.start, m."end", m.text, m.passage_start,'
-            " m.confidence, a.date FROM mentions m JOIN articles a ON a.id = m.article_id"
+            " m.confidence, a.date, m.correction FROM mentions m"
+            " JOIN articles a ON a.id = m.article_id"
             " WHERE m.place_id IS NOT NULL ORDER BY m.article_id, m.start"
         )
         cols = [
             "article_id", "place_id", "start", "end", "text", "passage_start", "confidence",
-            "date",
+            "date", "correction",
         ]  # fmt: skip
         return pd.DataFrame(self._conn.execute(sql).fetchall(), columns=cols)
 
@@ -299,7 +301,7 @@ class Store:
         """How many distinct passages mention ``place_id`` (in ``articles``, if given)."""
         where, args = self._article_filter(articles)
         row = self._conn.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT article_id, passage_start FROM mentions"
+            "SELECT count(*) FROM (SELECT DISTINCT article_id, passage_start FROM mentions m"
             f" WHERE place_id = ? {where})",
             (place_id, *args),
         ).fetchone()

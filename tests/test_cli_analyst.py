@@ -183,3 +183,35 @@ def test_a_running_build_makes_add_and_correct_wait_or_fail_naming_it(own, tmp_p
     assert waiting.returncode == 0, err
     assert "-> not a place" in out
     assert mention(own, *USSURI).place_id is None
+
+
+def test_export_writes_one_html_file(own, capsys, tmp_path):
+    out = tmp_path / "pack.html"
+    status, printed, err = run(
+        capsys, "export", "--html", str(out), "--article", "002", "--article", "004",
+        "--from", "2023-09", "--to", "2023-09-30",
+    )  # fmt: skip
+    assert status == 0, err
+    assert printed.startswith(f"wrote {out}: 2 articles")
+    html = out.read_text(encoding="utf-8")
+    assert "2 chosen article(s); dates 2023-09 to 2023-09-30" in html
+    assert "Kim&#x27;s armoured train heads for Vladivostok" in html
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [(("--article", "404"), "no article '404'"), (("--from", "Sept"), "--from 'Sept'"),
+     (("--to", "2023-13-45x"), "--to '2023-13-45x'")],
+)  # fmt: skip
+def test_export_bad_input_exits_2_and_writes_nothing(own, capsys, tmp_path, argv, words):
+    out = tmp_path / "pack.html"
+    status, printed, err = run(capsys, "export", "--html", str(out), *argv)
+    assert (status, printed) == (2, "") and words in err, err
+    assert not out.exists()
+
+
+def test_export_into_a_missing_folder_or_a_folder_is_named(own, capsys, tmp_path):
+    status, _, err = run(capsys, "export", "--html", str(tmp_path))
+    assert status == 2 and "is a folder" in err
+    status, _, err = run(capsys, "export", "--html", "/proc/no/such/pack.html")
+    assert status == 2 and "/proc/no/such/pack.html" in err

@@ -216,3 +216,20 @@ def test_find_places_searches_the_whole_gazetteer(own):
     assert {LESOZAVODSK, USSURI_RIVER} <= {p.id for p in found}
     assert any(p.name.startswith("Ussuriysk") for p in found)
     assert edits.find_places(gaz, "  ") == []
+
+
+def test_the_dashboard_tables_and_downloads_say_what_was_corrected(own):
+    from geo import dashboard
+
+    edits.correct(own.cfg, edits.Fix(*USSURI, place_id=USSURI_RIVER))
+    lay = dashboard.load_layers(own.store)
+    table = dashboard.places_table(lay.places)
+    fixed = table[table["corrected"]]
+    assert list(fixed["name"]) == ["Ussuri"] and fixed.iloc[0]["kind"] == "river"
+    csv = dashboard.to_csv(table).splitlines()
+    assert csv[0].endswith(",corrected") and any(r.startswith("Ussuri,river") for r in csv)
+    geo = json.loads(dashboard.to_geojson(lay.places))
+    flags = {f["properties"]["name"]: f["properties"]["corrected"] for f in geo["features"]}
+    assert flags["Ussuri"] is True and flags["Vladivostok"] is False
+    panel = dashboard.place_panel(lay, USSURI_RIVER, articles=["004"])
+    assert panel.passages == 1 and panel.contexts[0].article_id == "004"
