@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo import assets, dashboard, mapview, settings
+from geo import analyst, assets, dashboard, edits, mapview, settings
 from geo.dashboard import Filters, Layers, Selection
 from geo.errors import GeoError
 
@@ -134,6 +134,7 @@ def _panel(lay: Layers, filters: Filters) -> None:
         return
     panel = dashboard.place_panel(lay, sel.id, articles=filters.articles, limit=_limit())
     st.markdown(dashboard.place_panel_html(panel), unsafe_allow_html=True)
+    _corrections(panel)
     if panel.passages > len(panel.contexts):
         st.button("More passages", key="more_passages", on_click=_more)
     if panel.others:
@@ -188,6 +189,168 @@ def _claim(lay: Layers) -> None:
     d.metric("Claimed in the article", f"{float(row['claimed_share']):.0%}")
 
 
+# -- the analyst loop: add articles, correct places, export (page logic in geo/analyst.py) ----
+
+
+def _can_edit(cfg: settings.Settings) -> bool:
+    return settings.edits_allowed(cfg, st.get_option("server.address"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _gazetteer(data_dir: str, cache_dir: str) -> Any:
+    from geo import gazetteer  # noqa: PLC0415
+
+    return gazetteer.load(Path(data_dir), cache_dir=Path(cache_dir))
+
+
+def _on_add() -> None:
+    state, cfg = st.session_state, _cfg()
+    files = [(f.name, f.getvalue()) for f in state.get("add_files") or []]
+    if state.get("add_text", "").strip():
+        files.append(("the pasted text", state.add_text.encode("utf-8")))
+    meta = {k: state.get(f"add_{k}", "") for k in ("title", "outlet", "author", "date", "url")}
+    meta["date_approximate"] = bool(state.get("add_approximate"))
+    try:
+        with st.spinner("Adding and building…"):
+            ids, _ = edits.add_articles(cfg, files, meta)
+    except GeoError as err:
+        state.add_error = str(err)
+        return
+    st.toast(f"Added article(s) {', '.join(ids)}: now on the map.")
+    before = set(state.layers.places["place_id"]) if "layers" in state else set()
+    first = analyst.first_place(_atlas(cfg), ids, before)
+    if first:
+        _select("place", first, focus=True)
+
+
+def _add_articles(cfg: settings.Settings) -> None:
+    box = st.sidebar.expander("Add articles", expanded=False)
+    if not _can_edit(cfg):
+        box.caption(analyst.EDITS_OFF)
+        return
+    with box.form("add_form", clear_on_submit=True):
+        st.text_area("Paste an article's text", key="add_text", height=120)
+        st.file_uploader(
+            "…or upload .txt / .md files", type=["txt", "md"], accept_multiple_files=True,
+            key="add_files",
+        )  # fmt: skip
+        st.text_input("Title", key="add_title")
+        st.text_input("Outlet", key="add_outlet")
+        st.text_input("Author", key="add_author")
+        st.text_input("Date (YYYY-MM-DD)", key="add_date")
+        st.checkbox("The date is approximate (YYYY-MM or YYYY allowed)", key="add_approximate")
+        st.text_input("URL", key="add_url")
+        st.form_submit_button("Add to the atlas", on_click=_on_add)
+    error = st.session_state.pop("add_error", "")
+    if error:
+        box.error(error)
+
+
+def _on_correct(place_id: str) -> None:
+    state, cfg = st.session_state, _cfg()
+    try:
+        fix = analyst.fix_from(state, place_id)
+        with st.spinner("Saving the correction and building…"):
+            saved, _ = edits.correct(cfg, fix, gazetteer=_gazetteer_if(fix))
+    except GeoError as err:
+        state.correct_error = str(err)
+        return
+    st.toast(f"Saved correction {saved.id}.")
+    _select("place", saved.place_id, focus=True)
+
+
+def _gazetteer_if(fix: Any) -> Any:
+    cfg = _cfg()
+    needed = fix.place_id and not fix.place_id.startswith("user:")
+    return _gazetteer(str(cfg.data_dir), str(cfg.cache_dir)) if needed else None
+
+
+def _on_undo(correction_id: str) -> None:
+    state = st.session_state
+    try:
+        with st.spinner("Undoing and building…"):
+            gone, _ = edits.undo(_cfg(), correction_id)
+    except GeoError as err:
+        state.correct_error = str(err)
+        return
+    st.toast(f"Undid correction {gone.id}: “{gone.text}” is placed as parsed again.")
+
+
+def _corrections(panel: dashboard.PlacePanel) -> None:
+    """Correct this place (or one mention of it), and undo corrections, in the panel."""
+    cfg = _cfg()
+    error = st.session_state.pop("correct_error", "")
+    if error:
+        st.error(error)
+    if not _can_edit(cfg):
+        st.caption(analyst.EDITS_OFF)
+        return
+    lay = st.session_state.layers
+    with st.expander("Correct this place", expanded=False):
+        mentions = analyst.place_mentions(lay, panel.place_id)
+        st.selectbox(
+            "Which mention", list(mentions), format_func=mentions.__getitem__, key="fix_mention"
+        )
+        st.radio(
+            "Apply to", list(analyst.SCOPE_LABELS), format_func=analyst.SCOPE_LABELS.__getitem__,
+            key="fix_scope", horizontal=True,
+        )  # fmt: skip
+        how = st.radio(
+            "It is", list(analyst.HOW), format_func=analyst.HOW.__getitem__, key="fix_how"
+        )
+        _choice(how, panel, cfg)
+        st.text_input("Note (optional)", key="fix_note")
+        st.button("Save correction", key="fix_save", on_click=_on_correct, args=(panel.place_id,))
+    _undo_list(cfg)
+
+
+def _choice(how: str, panel: dashboard.PlacePanel, cfg: settings.Settings) -> None:
+    if how == "runner_up":
+        names = {p.id: analyst.place_label(p) for p in panel.alternatives}
+        st.selectbox("Runner-up", list(names), format_func=names.__getitem__, key="fix_runner_up")
+    elif how == "search":
+        query = st.text_input("Search the gazetteer by name", key="fix_query")
+        found = edits.find_places(_gazetteer(str(cfg.data_dir), str(cfg.cache_dir)), query)
+        names = {p.id: analyst.place_label(p) for p in found}
+        if query and not names:
+            st.caption("No gazetteer record of that name.")
+        st.selectbox("Record", list(names), format_func=names.__getitem__, key="fix_record")
+    elif how == "coordinates":
+        a, b = st.columns(2)
+        a.number_input("Latitude", -90.0, 90.0, 0.0, format="%.5f", key="fix_lat")
+        b.number_input("Longitude", -180.0, 180.0, 0.0, format="%.5f", key="fix_lon")
+        st.text_input("Name", key="fix_name")
+        st.selectbox("Kind", analyst.KINDS, key="fix_kind")
+
+
+def _undo_list(cfg: settings.Settings) -> None:
+    items = analyst.corrections_list(cfg)
+    if not items:
+        return
+    with st.expander(f"Corrections ({len(items)})", expanded=False):
+        for c in items:
+            left, right = st.columns([5, 1])
+            left.markdown(analyst.correction_html(c), unsafe_allow_html=True)
+            right.button("Undo", key=f"undo-{c.id}", on_click=_on_undo, args=(c.id,))
+
+
+def _export(lay: Layers, filters: Filters) -> None:
+    """A download button for the evidence pack of the current view."""
+    view = analyst.view_of(filters)
+    key = (lay.build_id, view)
+    if st.session_state.get("pack_for") != key:
+        st.session_state.pack_for, st.session_state.pack = key, None
+    if st.session_state.pack is None and st.button("Make the evidence pack", key="make_pack"):
+        with st.spinner("Writing the evidence pack…"):
+            st.session_state.pack = analyst.evidence_pack(_cfg(), view)
+    if st.session_state.pack is not None:
+        st.download_button(
+            "Download the evidence pack (HTML)", st.session_state.pack,
+            file_name=f"news-atlas-evidence-{lay.build_id}.html", mime="text/html",
+            key="dl-pack",
+        )  # fmt: skip
+
+
 def _cfg() -> settings.Settings:
     return settings.load()
 
@@ -200,6 +363,7 @@ def main() -> None:
     st.session_state.layers = lay
     dashboard.forget_stale(st.session_state, lay)
     filters, cluster = _sidebar(lay)
+    _add_articles(cfg)
     places = dashboard.filter_places(lay, filters)
     routes = dashboard.filter_routes(lay.routes, filters)
     left, right = st.columns([3, 2], gap="medium")
@@ -208,6 +372,7 @@ def main() -> None:
         _map(lay, places, filters, cluster)
     with right:
         _panel(lay, filters)
+    _export(lay, filters)
     reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])
     with reader:
         _reader(lay)

@@ -286,6 +286,7 @@ def save_articles(
     if not folder.is_dir():
         raise BadInput(f"article folder {str(folder)!r} does not exist")
     meta_path = folder / METADATA_FILE
+    check_new_texts(folder, [(f"article {n}", text) for n, (text, _) in enumerate(items, 1)])
     old_meta = meta_path.read_text(encoding="utf-8") if meta_path.is_file() else None
     ids = next_article_ids(folder, len(items))
     written: list[Path] = []
@@ -309,6 +310,22 @@ def save_articles(
         undo()
         raise
     return ids, undo
+
+
+def check_new_texts(folder: Path, named: Sequence[tuple[str, str]]) -> None:
+    """Refuse a text that is already an article of ``folder``, or given twice.
+
+    Raises
+    ------
+    BadInput
+        Naming the file (``named`` holds (name, text) pairs) and the article it repeats.
+    """
+    have = {_read_text(p).strip(): f"article {article_id(p)!r}" for p in folder.glob("*.txt")}
+    for name, text in named:
+        key = text.removeprefix("\ufeff").strip()
+        if key in have:
+            raise BadInput(f"{name!r} is already in the corpus as {have[key]}; nothing added")
+        have[key] = repr(name)
 
 
 def _link_new(folder: Path, art_id: str, text: str) -> Path:

@@ -175,8 +175,16 @@ def place_of(c: Correction) -> Place | None:
     return Place(c.place_id, c.name, c.kind, c.lat, c.lon, c.country, source=source)
 
 
+def _same(a: Correction, b: Correction) -> bool:
+    """Whether two corrections say the same thing (ids, times and notes aside)."""
+    return replace(a, id="", created="", note="") == replace(b, id="", created="", note="")
+
+
 def added(items: Sequence[Correction], new: Correction) -> list[Correction]:
-    """``items`` with ``new`` at the end (its id made unique)."""
+    """``items`` with ``new`` at the end (its id made unique); unchanged when the last
+    correction already says the same (a double click saves one correction)."""
+    if items and _same(items[-1], new):
+        return list(items)
     ids = {c.id for c in items}
     while new.id in ids:
         new = replace(new, id=f"c-{secrets.token_hex(3)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from geo import corrections, store
 from geo._atomic import atomic_write_text
 from geo.build import BuildReport, build_after
-from geo.corpus import check_metadata, check_upload, save_articles
+from geo.corpus import check_metadata, check_new_texts, check_upload, save_articles
 from geo.errors import BadInput, UnknownPlace
 from geo.gazetteer import Gazetteer, normalize
 from geo.gazetteer import load as load_gazetteer
@@ -73,6 +73,7 @@ def add_articles(
         raise BadInput("no article to add; give at least one .txt or .md file or some text")
     checked = check_metadata(meta)
     texts = [check_upload(name, data, limit=cfg.max_upload_bytes) for name, data in files]
+    check_new_texts(cfg.seeds_dir, [(n, t) for (n, _), t in zip(files, texts, strict=True)])
     ids: list[str] = []
 
     def change() -> Callable[[], None]:

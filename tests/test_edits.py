@@ -233,3 +233,21 @@ def test_the_dashboard_tables_and_downloads_say_what_was_corrected(own):
     assert flags["Ussuri"] is True and flags["Vladivostok"] is False
     panel = dashboard.place_panel(lay, USSURI_RIVER, articles=["004"])
     assert panel.passages == 1 and panel.contexts[0].article_id == "004"
+
+
+def test_a_text_already_in_the_corpus_or_given_twice_is_refused(own):
+    seed = next(own.cfg.seeds_dir.glob("002_*.txt")).read_bytes()
+    before = folder_state(own)
+    with pytest.raises(BadInput, match=r"'again\.txt' is already in the corpus as article '002'"):
+        edits.add_articles(own.cfg, [("again.txt", b"\n" + seed + b"\n")], {})
+    with pytest.raises(BadInput, match=r"'b\.txt' is already in the corpus as 'a\.txt'"):
+        edits.add_articles(own.cfg, [("a.txt", b"Rajin.\n"), ("b.txt", b"Rajin.")], {})
+    assert folder_state(own) == before
+
+
+def test_the_same_correction_twice_is_saved_once(own):
+    fix = edits.Fix(*USSURI, place_id=USSURI_RIVER)
+    first, _ = edits.correct(own.cfg, fix)
+    second, _ = edits.correct(own.cfg, fix)
+    assert second == first
+    assert corrections.load(corrections.corrections_path(own.cfg.data_dir)) == [first]
