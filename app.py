@@ -203,24 +203,33 @@ def _gazetteer(data_dir: str, cache_dir: str) -> Any:
     return gazetteer.load(Path(data_dir), cache_dir=Path(cache_dir))
 
 
+# The callbacks below call no Streamlit element until their change is made and the page
+# state set: an element call is where Streamlit stops a run for the next one (a click, the
+# map's value), and that must not cut a callback short.  ``edits`` counts the clicks done.
+
+
+def _done() -> None:
+    st.session_state.edits = int(st.session_state.get("edits", 0)) + 1
+
+
 def _on_add() -> None:
     state, cfg = st.session_state, _cfg()
+    _done()
     files = [(f.name, f.getvalue()) for f in state.get("add_files") or []]
     if state.get("add_text", "").strip():
         files.append(("the pasted text", state.add_text.encode("utf-8")))
     meta = {k: state.get(f"add_{k}", "") for k in ("title", "outlet", "author", "date", "url")}
     meta["date_approximate"] = bool(state.get("add_approximate"))
     try:
-        with st.spinner("Adding and building…"):
-            ids, _ = edits.add_articles(cfg, files, meta)
+        ids, _ = edits.add_articles(cfg, files, meta)
     except GeoError as err:
         state.add_error = str(err)
         return
-    st.toast(f"Added article(s) {', '.join(ids)}: now on the map.")
     before = set(state.layers.places["place_id"]) if "layers" in state else set()
     first = analyst.first_place(_atlas(cfg), ids, before)
     if first:
         _select("place", first, focus=True)
+    st.toast(f"Added article(s) {', '.join(ids)}: now on the map.")
 
 
 def _add_articles(cfg: settings.Settings) -> None:
@@ -248,15 +257,15 @@ def _add_articles(cfg: settings.Settings) -> None:
 
 def _on_correct(place_id: str) -> None:
     state, cfg = st.session_state, _cfg()
+    _done()
     try:
         fix = analyst.fix_from(state, place_id)
-        with st.spinner("Saving the correction and building…"):
-            saved, _ = edits.correct(cfg, fix, gazetteer=_gazetteer_if(fix))
+        saved, _ = edits.correct(cfg, fix, gazetteer=_gazetteer_if(fix))
     except GeoError as err:
         state.correct_error = str(err)
         return
-    st.toast(f"Saved correction {saved.id}.")
     _select("place", saved.place_id, focus=True)
+    st.toast(f"Saved correction {saved.id}.")
 
 
 def _gazetteer_if(fix: Any) -> Any:
@@ -267,9 +276,9 @@ def _gazetteer_if(fix: Any) -> Any:
 
 def _on_undo(correction_id: str) -> None:
     state = st.session_state
+    _done()
     try:
-        with st.spinner("Undoing and building…"):
-            gone, _ = edits.undo(_cfg(), correction_id)
+        gone, _ = edits.undo(_cfg(), correction_id)
     except GeoError as err:
         state.correct_error = str(err)
         return
@@ -282,7 +291,13 @@ def _corrections(panel: dashboard.PlacePanel) -> None:
     error = st.session_state.pop("correct_error", "")
     if error:
         st.error(error)
-    if not _can_edit(cfg):
+    editable = _can_edit(cfg)
+    for c in analyst.corrections_of(analyst.corrections_list(cfg), panel.place_id):
+        left, right = st.columns([4, 1])
+        left.markdown(analyst.correction_html(c, lead="Corrected: "), unsafe_allow_html=True)
+        if editable:
+            right.button("Undo this", key=f"undo-here-{c.id}", on_click=_on_undo, args=(c.id,))
+    if not editable:
         st.caption(analyst.EDITS_OFF)
         return
     lay = st.session_state.layers
@@ -336,6 +351,10 @@ def _undo_list(cfg: settings.Settings) -> None:
 
 def _export(lay: Layers, filters: Filters) -> None:
     """A download button for the evidence pack of the current view."""
+    done = int(st.session_state.get("edits", 0))  # for the browser tests: clicks done
+    st.markdown(
+        f"<div id='news-atlas-edits' data-edits='{done}' hidden></div>", unsafe_allow_html=True
+    )
     view = analyst.view_of(filters)
     key = (lay.build_id, view)
     if st.session_state.get("pack_for") != key:

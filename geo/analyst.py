@@ -108,13 +108,18 @@ def corrections_list(cfg: Settings) -> list[Correction]:
     return corrections.load(corrections.corrections_path(cfg.data_dir))[::-1]
 
 
-def correction_html(c: Correction) -> str:
-    """One correction, escaped, for the list with Undo buttons."""
+def corrections_of(items: list[Correction], place_id: str | None) -> list[Correction]:
+    """The corrections that chose ``place_id``."""
+    return [c for c in items if c.place_id == place_id]
+
+
+def correction_html(c: Correction, *, lead: str = "") -> str:
+    """One correction, escaped, for the list with Undo buttons (``lead`` before it)."""
     target = "not a place" if c.place_id is None else f"{esc(c.name)} ({esc(c.kind)})"
     note = f" — <i>{esc(c.note)}</i>" if c.note else ""
     return (
         f"<div class='news-atlas-correction' data-correction-id='{esc(c.id)}'>"
-        f"<small><b>“{esc(c.text)}”</b> in {esc(c.article_id)} → {target}; "
+        f"<small>{esc(lead)}<b>“{esc(c.text)}”</b> in {esc(c.article_id)} → {target}; "
         f"{esc(SCOPE_LABELS.get(c.scope, c.scope))}; {esc(c.created)}{note} "
         f"<code>{esc(c.id)}</code></small></div>"
     )

@@ -115,7 +115,12 @@ def _place(
             return p
     if fix.place_id.startswith(corrections.USER_PREFIX):
         raise UnknownPlace(f"no place {fix.place_id!r} was given by hand; use --at and --name")
-    gaz = gaz or load_gazetteer(cfg.data_dir, cache_dir=cfg.cache_dir)
+    if gaz is None:  # a runner-up is in the store already: no gazetteer to load
+        with store.Store(store.store_path(cfg.data_dir)) as st:
+            known = st.place(fix.place_id)
+        if known is not None and known.source != "user":
+            return known
+        gaz = load_gazetteer(cfg.data_dir, cache_dir=cfg.cache_dir)
     try:
         return gaz.get(fix.place_id)
     except UnknownPlace:

@@ -74,6 +74,8 @@ def test_the_correction_list_is_escaped():
     assert all(raw not in html for raw in NASTY_RAW[:2])
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "not a place" in html
     assert "these words everywhere" in html and "\n\n" not in html
+    assert analyst.correction_html(nasty, lead="<i>").count("&lt;i&gt;") == 1
+    assert analyst.corrections_of([nasty], "x") == [] and analyst.corrections_of([nasty], None)
 
 
 def test_place_label_and_view():

@@ -26,12 +26,14 @@ from conftest import (
     wait_healthy,
 )
 from playwright.sync_api import Browser, Frame, Page, Route, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo import corrections, dashboard
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TIMEOUT = 30_000
+CLICK_TIMEOUT = 15_000
 NEW_ARTICLE = (
     "Grain barges on the Amur.\n\n"
     "Grain barges wait at Khabarovsk while the river ice breaks up, traders said.\n"
@@ -144,27 +146,32 @@ def published(data: AtlasData, name_or_id: str) -> bool:
     return f'"name":"{name_or_id}"' in text or f'"place_id":"{name_or_id}"' in text
 
 
-def runs(page: Page) -> int:
-    """The app's script-run counter (a hidden element app.py writes on every run)."""
-    return int(page.locator("#news-atlas-runs").get_attribute("data-runs") or 0)
+def edits_done(page: Page) -> int:
+    """How many add/correct/undo clicks the app has carried out (a hidden counter)."""
+    return int(page.locator("#news-atlas-edits").get_attribute("data-edits") or 0)
 
 
 def click_until(page: Page, button: str, done: Callable[[], bool], attempts: int = 3) -> None:
-    """Click a button once the app is idle; if a script run that was already starting
-    swallowed the click (a rerun of the map's first value), and the app is idle again
-    after a completed run without ``done()``, click again."""
+    """Click a button once the app is idle and wait until the app has carried the click
+    out (its counter of edits went up, and ``done()``).  A click that lands while a
+    script run is starting (the map's first value) can be dropped by Streamlit: if the
+    counter has not moved within a while, click again (a repeated add or correction is
+    refused or saved once, so a click that was only slow does no harm)."""
     for _ in range(attempts):
         idle(page)
-        before = runs(page)
-        page.get_by_role("button", name=button).click()
-        page.wait_for_function(
-            "(n) => Number(document.querySelector('#news-atlas-runs').dataset.runs) > n"
-            " && !document.querySelector(\"[data-testid='stStatusWidget']\")",
-            arg=before,
-            timeout=TIMEOUT,
-        )
-        if done():
-            return
+        before = edits_done(page)
+        page.get_by_role("button", name=button, exact=True).click()
+        try:
+            page.wait_for_function(
+                "(n) => Number(document.querySelector('#news-atlas-edits').dataset.edits) > n",
+                arg=before,
+                timeout=CLICK_TIMEOUT,
+            )
+        except PlaywrightTimeout:
+            continue
+        alerts = page.locator("[data-testid='stAlert']").all_inner_texts()
+        assert done(), f"{button!r} was carried out but its effect is not there: {alerts}"
+        return
     raise AssertionError(f"{button!r} did nothing in {attempts} clicks")
 
 
@@ -206,6 +213,8 @@ def test_correct_ussuri_to_the_river_reload_and_undo(page: Page, served: AtlasDa
     side = panel(page, USSURI_RIVER)
     expect(side).to_contain_text(USSURI_QUOTE, timeout=TIMEOUT)  # type: ignore[attr-defined]
     expect(side).to_contain_text("river")  # type: ignore[attr-defined]
+    fixed = page.locator(".news-atlas-correction", has_text="Corrected:")
+    expect(fixed).to_contain_text("“Ussuri” in 004 → Ussuri (river)", timeout=TIMEOUT)
     wait_place(page, USSURI_RIVER)
     wait_place(page, LESOZAVODSK, shown=False)
     (saved,) = corrections.load(corrections.corrections_path(served.cfg.data_dir))
@@ -218,7 +227,7 @@ def test_correct_ussuri_to_the_river_reload_and_undo(page: Page, served: AtlasDa
     find(page, "Ussuri")
     panel(page, USSURI_RIVER)
     page.get_by_text("Corrections (1)").click()
-    item = page.locator(f".news-atlas-correction[data-correction-id='{saved.id}']")
+    item = page.locator(f".news-atlas-correction[data-correction-id='{saved.id}']").last
     expect(item).to_contain_text("Ussuri", timeout=TIMEOUT)
     click_until(page, "Undo", lambda: published(served, LESOZAVODSK))
     wait_place(page, LESOZAVODSK)
