@@ -1,21 +1,20 @@
 """Settings, read once from the environment.
 
-=========================  ===================================================  ==========
-variable                   meaning                                              default
-=========================  ===================================================  ==========
-``NEWS_ATLAS_DATA``        folder of built layers and gazetteer files           ``data``
-``NEWS_ATLAS_SEEDS``       folder of articles (``*.txt``) and ``articles.toml``  ``seeds``
-``NEWS_ATLAS_CACHE``       folder for derived caches (gazetteer index, geocoder)  ``.cache``
-``NEWS_ATLAS_ONLINE``      ``1`` enables the online geocoder fallback             ``0``
-``NEWS_ATLAS_USER_AGENT``  user agent sent to the online geocoder               see below
-``NEWS_ATLAS_NOMINATIM``   Nominatim base URL (scheme://host[:port])            public one
-``NEWS_ATLAS_TIMEOUT``     online geocoder timeout in seconds                   ``10``
-``NEWS_ATLAS_MIN_DELAY``   seconds between online geocoder requests             ``1.0``
-``NEWS_ATLAS_HOST``        address ``make run`` serves the dashboard on         ``127.0.0.1``
-``NEWS_ATLAS_ALLOW_EDITS`` ``1`` allows adding and correcting when the dashboard  ``0``
-                           is served beyond this machine (see below)
-``NEWS_ATLAS_MAX_UPLOAD_MB`` largest article an upload may be, in MB            ``2``
-=========================  ===================================================  ==========
+============================  =====================================================  =============
+variable                      meaning                                                default
+============================  =====================================================  =============
+``NEWS_ATLAS_DATA``           folder of built layers and gazetteer files             ``data``
+``NEWS_ATLAS_SEEDS``          folder of articles (``*.txt``) and ``articles.toml``   ``seeds``
+``NEWS_ATLAS_CACHE``          folder for derived caches (gazetteer index, geocoder)  ``.cache``
+``NEWS_ATLAS_ONLINE``         ``1`` enables the online geocoder fallback             ``0``
+``NEWS_ATLAS_USER_AGENT``     user agent sent to the online geocoder                 see below
+``NEWS_ATLAS_NOMINATIM``      Nominatim base URL (scheme://host[:port])              public one
+``NEWS_ATLAS_TIMEOUT``        online geocoder timeout in seconds                     ``10``
+``NEWS_ATLAS_MIN_DELAY``      seconds between online geocoder requests               ``1.0``
+``NEWS_ATLAS_HOST``           address ``make run`` serves the dashboard on           ``127.0.0.1``
+``NEWS_ATLAS_ALLOW_EDITS``    ``1``: adding and correcting also when served beyond   ``0``
+``NEWS_ATLAS_MAX_UPLOAD_MB``  largest article an upload may be, in megabytes         ``2``
+============================  =====================================================  =============
 
 The dashboard serves on 127.0.0.1 (this machine only) unless ``NEWS_ATLAS_HOST`` says
 otherwise (``0.0.0.0``: every network interface).  Served beyond this machine, its adding
