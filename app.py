@@ -240,7 +240,8 @@ def _add_articles(cfg: settings.Settings) -> None:
     with box.form("add_form", clear_on_submit=True):
         st.text_area("Paste an article's text", key="add_text", height=120)
         st.file_uploader(
-            "…or upload .txt / .md files", type=["txt", "md"], accept_multiple_files=True,
+            f"…or upload .txt / .md files (UTF-8, at most {cfg.max_upload_mb:g} MB each)",
+            type=["txt", "md"], accept_multiple_files=True,
             key="add_files",
         )  # fmt: skip
         st.text_input("Title", key="add_title")
@@ -252,7 +253,7 @@ def _add_articles(cfg: settings.Settings) -> None:
         st.form_submit_button("Add to the atlas", on_click=_on_add)
     error = st.session_state.pop("add_error", "")
     if error:
-        box.error(error)
+        box.markdown(analyst.notice_html(error), unsafe_allow_html=True)
 
 
 def _on_correct(place_id: str) -> None:
@@ -282,7 +283,7 @@ def _on_undo(correction_id: str) -> None:
     except GeoError as err:
         state.correct_error = str(err)
         return
-    st.toast(f"Undid correction {gone.id}: “{gone.text}” is placed as parsed again.")
+    st.toast(f"Undid correction {gone.id}.")  # ids only: a toast renders markdown
 
 
 def _corrections(panel: dashboard.PlacePanel) -> None:
@@ -290,7 +291,7 @@ def _corrections(panel: dashboard.PlacePanel) -> None:
     cfg = _cfg()
     error = st.session_state.pop("correct_error", "")
     if error:
-        st.error(error)
+        st.markdown(analyst.notice_html(error), unsafe_allow_html=True)
     editable = _can_edit(cfg)
     for c in analyst.corrections_of(analyst.corrections_list(cfg), panel.place_id):
         left, right = st.columns([4, 1])
@@ -343,6 +344,8 @@ def _undo_list(cfg: settings.Settings) -> None:
     if not items:
         return
     with st.expander(f"Corrections ({len(items)})", expanded=False):
+        for warning in analyst.stale_warnings(st.session_state.layers):
+            st.markdown(analyst.notice_html(warning, "warning"), unsafe_allow_html=True)
         for c in items:
             left, right = st.columns([5, 1])
             left.markdown(analyst.correction_html(c), unsafe_allow_html=True)

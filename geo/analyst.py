@@ -9,6 +9,7 @@ Everything returned as HTML is escaped (:func:`geo.mapview.esc`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from geo.errors import BadInput
 from geo.mapview import esc
 from geo.model import KINDS, SCOPES, Correction, Place
 from geo.settings import Settings
+from geo.store import Store
 
 #: Shown instead of the forms when the dashboard is served beyond this machine.
 EDITS_OFF = (
@@ -123,6 +125,26 @@ def correction_html(c: Correction, *, lead: str = "") -> str:
         f"{esc(SCOPE_LABELS.get(c.scope, c.scope))}; {esc(c.created)}{note} "
         f"<code>{esc(c.id)}</code></small></div>"
     )
+
+
+_NOTICE = {"error": ("#fdecea", "#8a1f11"), "warning": ("#fff8e1", "#6d4c00")}
+
+
+def notice_html(text: str, kind: str = "error") -> str:
+    """A message (an error quoting the user's input, a build warning) as one escaped HTML
+    block: never markdown, which would render a link or image written in a file name."""
+    back, fore = _NOTICE.get(kind, _NOTICE["error"])
+    return (
+        f"<div class='news-atlas-{esc(kind)}' style='background:{back};color:{fore};"
+        f"padding:8px 12px;border-radius:6px;margin:4px 0'>{esc(' '.join(text.split()))}</div>"
+    )
+
+
+def stale_warnings(lay: Layers) -> list[str]:
+    """The last build's warnings about corrections that no longer match their article."""
+    with Store(lay.store) as st:
+        value = json.loads(st.meta("correction_warnings", "[]") or "[]")
+    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def view_of(filters: Filters) -> export.View:

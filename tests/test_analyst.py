@@ -107,3 +107,24 @@ def test_served_beyond_this_machine_the_page_cannot_change_the_atlas(monkeypatch
     assert [t.label for t in at.sidebar.text_input][-5:] == [
         "Title", "Outlet", "Author", "Date (YYYY-MM-DD)", "URL",
     ]  # fmt: skip
+
+
+def test_a_notice_is_escaped_html_never_markdown():
+    html = analyst.notice_html("'![x](http://evil/x.png) <b>.txt' is empty\n\nreally", "warning")
+    assert html.startswith("<div class='news-atlas-warning'") and "\n" not in html
+    assert "&lt;b&gt;" in html and "<b>" not in html
+
+
+def test_stale_corrections_are_listed_for_the_page(atlas, tmp_path):
+    from analyst_data import own_copy
+
+    from geo import build, edits
+
+    own = own_copy(atlas, tmp_path)
+    saved, _ = edits.correct(own.cfg, edits.Fix(*USSURI, place_id=USSURI_RIVER))
+    assert analyst.stale_warnings(dashboard.load_layers(own.store)) == []
+    path = next(own.cfg.seeds_dir.glob("004_*.txt"))
+    path.write_text(path.read_text(encoding="utf-8").replace("Ussuri", "Amur"), encoding="utf-8")
+    build.build(own.cfg)
+    (warning,) = analyst.stale_warnings(dashboard.load_layers(own.store))
+    assert warning.startswith(f"correction {saved.id!r}: article '004' has 'Amur i'")

@@ -251,3 +251,13 @@ def test_the_same_correction_twice_is_saved_once(own):
     second, _ = edits.correct(own.cfg, fix)
     assert second == first
     assert corrections.load(corrections.corrections_path(own.cfg.data_dir)) == [first]
+
+
+def test_corrections_are_kept_across_a_re_parse(own, monkeypatch):
+    saved, _ = edits.correct(own.cfg, edits.Fix(*USSURI, place_id=USSURI_RIVER))
+    monkeypatch.setattr(build, "version_key", lambda *a, **k: "a-new-parser")
+    report = build.build(own.cfg)
+    assert report.parsed == 5, "every article parsed again"
+    m = mention(own, *USSURI)
+    assert (m.place_id, m.parsed_place_id, m.correction) == (USSURI_RIVER, LESOZAVODSK, saved.id)
+    assert places_layer(own)[USSURI_RIVER]["corrected"] is True
