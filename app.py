@@ -197,10 +197,22 @@ def _can_edit(cfg: settings.Settings) -> bool:
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
-def _gazetteer(data_dir: str, cache_dir: str) -> Any:
-    from geo import gazetteer  # noqa: PLC0415
+def _loaded_parser(data_dir: str, cache_dir: str, version: str) -> Any:
+    from geo.geocode import online_fallback  # noqa: PLC0415
+    from geo.parser import load_parser  # noqa: PLC0415
 
-    return gazetteer.load(Path(data_dir), cache_dir=Path(cache_dir))
+    fallback = online_fallback(_cfg())
+    return load_parser(Path(data_dir), cache_dir=Path(cache_dir), fallback=fallback)
+
+
+def _parser() -> Any:
+    """The geoparser, kept loaded for uploads and the gazetteer search (reloaded when the
+    parser's data or code change: the build's version key)."""
+    from geo.build import version_key  # noqa: PLC0415
+
+    cfg = _cfg()
+    version = version_key(cfg.data_dir, online=cfg.online)
+    return _loaded_parser(str(cfg.data_dir), str(cfg.cache_dir), version)
 
 
 # The callbacks below call no Streamlit element until their change is made and the page
@@ -221,7 +233,7 @@ def _on_add() -> None:
     meta = {k: state.get(f"add_{k}", "") for k in ("title", "outlet", "author", "date", "url")}
     meta["date_approximate"] = bool(state.get("add_approximate"))
     try:
-        ids, _ = edits.add_articles(cfg, files, meta)
+        ids, _ = edits.add_articles(cfg, files, meta, parser=_parser())
     except GeoError as err:
         state.add_error = str(err)
         return
@@ -261,18 +273,13 @@ def _on_correct(place_id: str) -> None:
     _done()
     try:
         fix = analyst.fix_from(state, place_id)
-        saved, _ = edits.correct(cfg, fix, gazetteer=_gazetteer_if(fix))
+        gaz = _parser().gazetteer if state.get("fix_how") == "search" else None
+        saved, _ = edits.correct(cfg, fix, gazetteer=gaz)
     except GeoError as err:
         state.correct_error = str(err)
         return
     _select("place", saved.place_id, focus=True)
     st.toast(f"Saved correction {saved.id}.")
-
-
-def _gazetteer_if(fix: Any) -> Any:
-    cfg = _cfg()
-    needed = fix.place_id and not fix.place_id.startswith("user:")
-    return _gazetteer(str(cfg.data_dir), str(cfg.cache_dir)) if needed else None
 
 
 def _on_undo(correction_id: str) -> None:
@@ -314,19 +321,19 @@ def _corrections(panel: dashboard.PlacePanel) -> None:
         how = st.radio(
             "It is", list(analyst.HOW), format_func=analyst.HOW.__getitem__, key="fix_how"
         )
-        _choice(how, panel, cfg)
+        _choice(how, panel)
         st.text_input("Note (optional)", key="fix_note")
         st.button("Save correction", key="fix_save", on_click=_on_correct, args=(panel.place_id,))
     _undo_list(cfg)
 
 
-def _choice(how: str, panel: dashboard.PlacePanel, cfg: settings.Settings) -> None:
+def _choice(how: str, panel: dashboard.PlacePanel) -> None:
     if how == "runner_up":
         names = {p.id: analyst.place_label(p) for p in panel.alternatives}
         st.selectbox("Runner-up", list(names), format_func=names.__getitem__, key="fix_runner_up")
     elif how == "search":
         query = st.text_input("Search the gazetteer by name", key="fix_query")
-        found = edits.find_places(_gazetteer(str(cfg.data_dir), str(cfg.cache_dir)), query)
+        found = edits.find_places(_parser().gazetteer, query) if query.strip() else []
         names = {p.id: analyst.place_label(p) for p in found}
         if query and not names:
             st.caption("No gazetteer record of that name.")
@@ -336,7 +343,7 @@ def _choice(how: str, panel: dashboard.PlacePanel, cfg: settings.Settings) -> No
         a.number_input("Latitude", -90.0, 90.0, 0.0, format="%.5f", key="fix_lat")
         b.number_input("Longitude", -180.0, 180.0, 0.0, format="%.5f", key="fix_lon")
         st.text_input("Name", key="fix_name")
-        st.selectbox("Kind", analyst.KINDS, key="fix_kind")
+        st.selectbox("Kind", analyst.KINDS, index=analyst.KINDS.index("city"), key="fix_kind")
 
 
 def _undo_list(cfg: settings.Settings) -> None:

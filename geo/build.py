@@ -137,6 +137,8 @@ class _Parser:
     def parse_many(
         self, items: Sequence[tuple[str, str]]
     ) -> Iterable[tuple[list[Resolution], list[Mention]]]:
+        if not items:  # zip(strict=True) asks for one more result: load nothing for it
+            return
         parser = self.get()
         for art_id, text in items:
             yield parser.parse_all(text, article_id=art_id)
@@ -378,11 +380,17 @@ def ensure_built(cfg: Settings) -> BuildReport | None:
 
 
 def build_after(
-    cfg: Settings, change: Callable[[], Callable[[], None]], *, what: str, wait: bool = True
+    cfg: Settings,
+    change: Callable[[], Callable[[], None]],
+    *,
+    what: str,
+    wait: bool = True,
+    parse_many: ParseMany | None = None,
 ) -> BuildReport:
     """Change the atlas's inputs and build, under one hold of the write lock, all or
     nothing: ``change()`` makes the change (saves an article, a correction) and returns a
-    function that takes it back, which is called if the build fails.
+    function that takes it back, which is called if the build fails.  ``parse_many``: as
+    for :func:`build` (a server passes its loaded parser's).
 
     Raises
     ------
@@ -392,7 +400,7 @@ def build_after(
     with writer_lock(cfg.data_dir, what, wait=wait):
         undo = change()
         try:
-            return _build_locked(cfg, cfg.seeds_dir, None)
+            return _build_locked(cfg, cfg.seeds_dir, parse_many)
         except BaseException:
             undo()
             raise

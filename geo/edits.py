@@ -10,7 +10,7 @@ costs one store transaction and one layer publish.  The dashboard and ``python -
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +21,11 @@ from geo.corpus import check_metadata, check_new_texts, check_upload, save_artic
 from geo.errors import BadInput, UnknownPlace
 from geo.gazetteer import Gazetteer, normalize
 from geo.gazetteer import load as load_gazetteer
-from geo.model import Correction, Place
+from geo.model import Correction, Mention, Place, Resolution
+from geo.parser import Geoparser
 from geo.settings import Settings
+
+ParseResult = tuple[list[Resolution], list[Mention]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,7 @@ def add_articles(
     meta: Mapping[str, object],
     *,
     wait: bool = True,
+    parser: Geoparser | None = None,
 ) -> tuple[list[str], BuildReport]:
     """Check, save and build new articles; returns their ids and the build's report.
 
@@ -63,6 +67,9 @@ def add_articles(
         ``title, outlet, author, date, date_approximate, url`` for every one of them.
     wait
         Wait for a running build instead of failing with :class:`geo._lock.AtlasBusy`.
+    parser
+        A loaded geoparser to parse with (the dashboard keeps one); by default the build
+        loads its own.  It must be loaded from the settings' data folder.
 
     Raises
     ------
@@ -81,7 +88,15 @@ def add_articles(
         ids.extend(new)
         return undo
 
-    report = build_after(cfg, change, what=f"adding {len(texts)} article(s)", wait=wait)
+    parse_many = None
+    if parser is not None:
+        loaded = parser
+
+        def parse_many(items: Sequence[tuple[str, str]]) -> Iterator[ParseResult]:
+            return (loaded.parse_all(text, article_id=art_id) for art_id, text in items)
+
+    what = f"adding {len(texts)} article(s)"
+    report = build_after(cfg, change, what=what, wait=wait, parse_many=parse_many)
     return ids, report
 
 

@@ -261,3 +261,24 @@ def test_corrections_are_kept_across_a_re_parse(own, monkeypatch):
     m = mention(own, *USSURI)
     assert (m.place_id, m.parsed_place_id, m.correction) == (USSURI_RIVER, LESOZAVODSK, saved.id)
     assert places_layer(own)[USSURI_RIVER]["corrected"] is True
+
+
+def test_a_server_can_add_with_its_loaded_parser(own):
+    from geo.parser import load_parser
+
+    parser = load_parser(own.cfg.data_dir, cache_dir=own.cfg.cache_dir)
+    ids, report = edits.add_articles(own.cfg, [("a.txt", NEW_TEXT.encode())], {}, parser=parser)
+    assert report.parsed == 1
+    with store.Store(own.store) as st:
+        assert {m.text for m in st.mentions(ids[0]) if m.place_id} >= {"Khabarovsk", "Heihe"}
+
+
+def test_a_correction_loads_no_parser(own, monkeypatch):
+    def no_parser(*args, **kwargs):
+        raise AssertionError("a build with nothing to parse loaded the parser")
+
+    monkeypatch.setattr(build, "load_parser", no_parser)
+    saved, report = edits.correct(own.cfg, edits.Fix(*USSURI, at=(45.0, 134.0), name="Camp"))
+    assert report.parsed == 0 and mention(own, *USSURI).place_id == saved.place_id
+    edits.undo(own.cfg, saved.id)
+    assert build.build(own.cfg).parsed == 0
