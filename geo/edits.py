@@ -17,7 +17,13 @@ from pathlib import Path
 from geo import corrections, store
 from geo._atomic import atomic_write_text
 from geo.build import BuildReport, build_after
-from geo.corpus import check_metadata, check_new_texts, check_upload, save_articles
+from geo.corpus import (
+    check_metadata,
+    check_new_texts,
+    check_upload,
+    first_line,
+    save_articles,
+)
 from geo.errors import BadInput, UnknownPlace
 from geo.gazetteer import Gazetteer, normalize
 from geo.gazetteer import load as load_gazetteer
@@ -83,8 +89,10 @@ def add_articles(
     check_new_texts(cfg.seeds_dir, [(n, t) for (n, _), t in zip(files, texts, strict=True)])
     ids: list[str] = []
 
+    metas = [_with_title(checked, t) for t in texts]
+
     def change() -> Callable[[], None]:
-        new, undo = save_articles(cfg.seeds_dir, [(t, checked) for t in texts])
+        new, undo = save_articles(cfg.seeds_dir, list(zip(texts, metas, strict=True)))
         ids.extend(new)
         return undo
 
@@ -98,6 +106,16 @@ def add_articles(
     what = f"adding {len(texts)} article(s)"
     report = build_after(cfg, change, what=what, wait=wait, parse_many=parse_many)
     return ids, report
+
+
+def _with_title(meta: Mapping[str, object], text: str) -> Mapping[str, object]:
+    """Without a title, a Markdown heading on the first line is the title, its ``#``s off
+    (otherwise the build titles the article with its first line, as for any file)."""
+    line = first_line(text)
+    if meta.get("title") or not line.startswith("#"):
+        return meta
+    title = line.lstrip("#").strip()
+    return {**meta, "title": title} if title else meta
 
 
 # -- corrections ------------------------------------------------------------------------------

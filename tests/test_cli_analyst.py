@@ -170,6 +170,13 @@ def test_a_running_build_makes_add_and_correct_wait_or_fail_naming_it(own, tmp_p
             assert f"being written by a build (pid {proc.pid}" in done.stderr
             assert "--wait" in done.stderr
         assert state(own) == before
+        pack = tmp_path / "pack.html"
+        done = subprocess.run(
+            [sys.executable, "-m", "geo", "export", "--html", str(pack)], check=False,
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, "a reader is not held up by a running build"
+        assert "build 1" in pack.read_text(encoding="utf-8")
         waiting = subprocess.Popen(
             [sys.executable, "-m", "geo", "correct", art, str(start), str(end), "--not-a-place"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -165,7 +165,8 @@ def test_several_articles_get_consecutive_ids_and_never_overwrite(own):
     ids, _ = edits.add_articles(own.cfg, files, {"date": "2024", "date_approximate": True})
     assert ids == ["008", "009"]
     with store.Store(own.store) as st:
-        assert st.article("009").title == "# Note" and st.article("008").date == "2024"
+        assert st.article("009").title == "Note" and st.article("008").date == "2024"
+        assert st.article("008").title == "Ships at Rajin."
 
 
 @pytest.mark.parametrize(
