@@ -227,6 +227,8 @@ def _done() -> None:
 def _on_add() -> None:
     state, cfg = st.session_state, _cfg()
     _done()
+    if not _can_edit(cfg):  # the form is not shown then; a forged click changes nothing
+        return
     files = [(f.name, f.getvalue()) for f in state.get("add_files") or []]
     if state.get("add_text", "").strip():
         files.append(("the pasted text", state.add_text.encode("utf-8")))
@@ -271,6 +273,8 @@ def _add_articles(cfg: settings.Settings) -> None:
 def _on_correct(place_id: str) -> None:
     state, cfg = st.session_state, _cfg()
     _done()
+    if not _can_edit(cfg):
+        return
     try:
         fix = analyst.fix_from(state, place_id)
         gaz = _parser().gazetteer if state.get("fix_how") == "search" else None
@@ -283,10 +287,12 @@ def _on_correct(place_id: str) -> None:
 
 
 def _on_undo(correction_id: str) -> None:
-    state = st.session_state
+    state, cfg = st.session_state, _cfg()
     _done()
+    if not _can_edit(cfg):
+        return
     try:
-        gone, _ = edits.undo(_cfg(), correction_id)
+        gone, _ = edits.undo(cfg, correction_id)
     except GeoError as err:
         state.correct_error = str(err)
         return
