@@ -384,7 +384,7 @@ def render(ev: Evidence, basemap: Mapping[str, Any], leaflet: tuple[str, str]) -
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>News Atlas evidence pack (build {ev.build_id})</title>"
         f"<style>{css}</style><style>{_CSS}</style><script>{js}</script></head><body>"
-        f"<h1>News Atlas — evidence pack</h1>{_made_from(ev)}<h2>Map</h2><div id='map'></div>"
+        f"<h1>News Atlas — evidence pack</h1><div id='map'></div>{_made_from(ev)}"
         f"{_places_html(ev)}{_routes_html(ev)}{_claim_html(ev.claim, titles)}"
         "<script type='application/json' id='atlas-data'>"
         f"{_json_script(map_data(ev, basemap))}</script><script>{_JS}</script></body></html>\n"
