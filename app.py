@@ -349,7 +349,8 @@ def _choice(how: str, panel: dashboard.PlacePanel) -> None:
         a.number_input("Latitude", -90.0, 90.0, 0.0, format="%.5f", key="fix_lat")
         b.number_input("Longitude", -180.0, 180.0, 0.0, format="%.5f", key="fix_lon")
         st.text_input("Name", key="fix_name")
-        st.selectbox("Kind", analyst.KINDS, index=analyst.KINDS.index("city"), key="fix_kind")
+        kinds = analyst.PLACE_KINDS
+        st.selectbox("Kind", kinds, index=kinds.index("city"), key="fix_kind")
 
 
 def _undo_list(cfg: settings.Settings) -> None:

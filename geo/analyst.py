@@ -18,7 +18,7 @@ from geo.dashboard import Filters, Layers
 from geo.edits import Fix
 from geo.errors import BadInput
 from geo.mapview import esc
-from geo.model import KINDS, SCOPES, Correction, Place
+from geo.model import KINDS, Correction, Place
 from geo.settings import Settings
 from geo.store import Store
 
@@ -39,7 +39,8 @@ HOW = {
     "coordinates": "a place at coordinates",
     "not_a_place": "not a place",
 }
-__all__ = ["KINDS", "SCOPES"]
+#: Kinds a place given by coordinates may have (the gazetteer's).
+PLACE_KINDS = KINDS
 
 
 def first_place(lay: Layers, article_ids: list[str], known: Collection[str] = ()) -> str | None:

@@ -250,10 +250,11 @@ def apply(
 ) -> Applied:
     """Apply corrections to stored mentions (a pure function).
 
-    Narrower scopes win over wider ones (a mention's own correction over its article's,
-    over the corpus's), and among the same scope the later correction wins.  A
-    ``mention`` correction on words the parser did not find adds a mention.  A correction
-    whose span no longer holds its words is left out, with a warning.
+    On the very words a correction was made on, the later correction wins, whatever its
+    scope (the analyst pointed at them last).  Elsewhere a narrower scope wins over a wider
+    one (an article's correction over the corpus's), and among the same scope the later.
+    A correction of words the parser did not find adds a mention.  A correction whose span
+    no longer holds its words is left out, with a warning.
     """
     by_span = {(m.article_id, m.start, m.end): m for m in mentions}
     chosen: dict[tuple[str, int, int], Correction] = {}
@@ -266,8 +267,10 @@ def apply(
         else:
             live.append(c)
     for c in sorted(live, key=lambda c: _BREADTH[c.scope]):  # stable: file order kept
-        for key in [*_targets(c, mentions), (c.article_id, c.start, c.end)]:
+        for key in _targets(c, mentions):
             chosen[key] = c
+    for c in live:  # the words each was made on, in file order
+        chosen[(c.article_id, c.start, c.end)] = c
     updates, new = [], []
     for key, c in sorted(chosen.items()):
         if key in by_span:

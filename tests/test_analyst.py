@@ -128,3 +128,42 @@ def test_stale_corrections_are_listed_for_the_page(atlas, tmp_path):
     build.build(own.cfg)
     (warning,) = analyst.stale_warnings(dashboard.load_layers(own.store))
     assert warning.startswith(f"correction {saved.id!r}: article '004' has 'Amur i'")
+
+
+def test_the_panel_corrects_to_coordinates_and_a_searched_record(monkeypatch, atlas, tmp_path):
+    from analyst_data import own_copy
+
+    from geo import corrections
+    from geo.dashboard import Selection
+
+    own = own_copy(atlas, tmp_path)
+    at = _app(monkeypatch, own, NEWS_ATLAS_ALLOW_EDITS="1")
+    at.session_state["selection"] = Selection("place", LESOZAVODSK)
+    at.run()
+    at.radio(key="fix_how").set_value("coordinates").run()
+    at.number_input(key="fix_lat").set_value(45.1)
+    at.number_input(key="fix_lon").set_value(133.9)
+    at.text_input(key="fix_name").set_value("Ussuri <valley>")
+    at.selectbox(key="fix_kind").set_value("region")
+    at.button(key="fix_save").click().run()
+    assert not at.exception, at.exception
+    (saved,) = corrections.load(corrections.corrections_path(own.cfg.data_dir))
+    assert (saved.place_id, saved.name, saved.kind) == (
+        "user:ussuri-valley",
+        "Ussuri <valley>",
+        "region",
+    )
+    assert at.session_state["selection"] == Selection("place", "user:ussuri-valley")
+    assert "Ussuri &lt;valley&gt;" in "\n".join(str(m.value) for m in at.markdown)
+
+    at.radio(key="fix_how").set_value("search").run()
+    at.text_input(key="fix_query").set_value("Ussuri").run()
+    options = at.selectbox(key="fix_record").options
+    assert any(USSURI_RIVER in o for o in options), options
+    at.selectbox(key="fix_record").set_value(USSURI_RIVER)
+    at.radio(key="fix_scope").set_value("corpus")
+    at.button(key="fix_save").click().run()
+    assert not at.exception, at.exception
+    items = corrections.load(corrections.corrections_path(own.cfg.data_dir))
+    assert [(c.place_id, c.scope) for c in items][-1] == (USSURI_RIVER, "corpus")
+    assert at.session_state["selection"] == Selection("place", USSURI_RIVER)

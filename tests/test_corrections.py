@@ -154,6 +154,17 @@ def test_corpus_scope_changes_them_everywhere_and_narrower_scopes_win():
     }
 
 
+def test_on_its_own_words_a_later_wider_correction_wins():
+    narrow, wide = fix(None), fix(RIVER, scope="corpus")
+    done = corrections.apply([narrow, wide], MENTIONS, ARTICLES)
+    got = {(u[0], u[1]): u[4] for u in done.updates}
+    assert set(got.values()) == {wide.id}, "the first mention too: the analyst pointed at it"
+    done = corrections.apply([wide, narrow], MENTIONS, ARTICLES)
+    got = {(u[0], u[1]): u[4] for u in done.updates}
+    assert got[("004", span(ART, "Ussuri")[0])] == narrow.id
+    assert got[("005", span(OTHER, "Ussuri")[0])] == wide.id
+
+
 def test_the_later_of_two_corrections_of_a_span_wins():
     first, second = fix(None), fix(RIVER)
     done = corrections.apply([first, second], MENTIONS, ARTICLES)
