@@ -423,11 +423,11 @@ def dumps(items: Iterable[Correction]) -> str:
 def save(path: Path, items: Sequence[Correction]) -> None:
     """Write the corrections file atomically (readers see the old file or the new)."""
     text = dumps(items)
-    load_text_check(text, path)
+    _check_readable(text, path)
     atomic_write_text(path, text)
 
 
-def load_text_check(text: str, path: Path) -> None:
+def _check_readable(text: str, path: Path) -> None:
     """Check that ``text`` reads back as the corrections file it is meant to be."""
     try:
         tomllib.loads(text)

@@ -132,7 +132,8 @@ def collect(st: store.Store, view: View, *, max_quotes: int = MAX_QUOTES) -> Evi
         counts: dict[str, int] = {}
         corrected: set[str] = set()
         for m in mentions:
-            assert m.place_id is not None
+            if m.place_id is None:
+                continue
             counts[m.place_id] = counts.get(m.place_id, 0) + 1
             if m.correction:
                 corrected.add(m.place_id)
