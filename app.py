@@ -34,7 +34,9 @@ def _atlas(cfg: settings.Settings) -> Layers:
         from geo.build import ensure_built  # noqa: PLC0415  (only a fresh clone needs it)
 
         with st.spinner("Building the atlas from the articles…"):
-            ensure_built(cfg)
+            report = ensure_built(cfg)
+        for warning in report.warnings if report else ():
+            st.warning(warning)
         version = dashboard.data_version(cfg) or 0
     return _layers(str(dashboard.store_file(cfg)), version)
 

@@ -33,6 +33,11 @@ def _holder(path: Path) -> str:
     return text or "another process"
 
 
+def _program() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    return "python -m geo" if name == "__main__.py" else name
+
+
 @contextmanager
 def writer_lock(data_dir: Path, what: str, *, wait: bool = False) -> Iterator[None]:
     """Hold the atlas's write lock for the ``with`` block.
@@ -63,7 +68,7 @@ def writer_lock(data_dir: Path, what: str, *, wait: bool = False) -> Iterator[No
                 "wait for it to finish (or pass --wait) and try again"
             ) from None
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        command = " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]])[:200]
+        command = " ".join([_program(), *sys.argv[1:]])[:200]
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{what} (pid {os.getpid()}, `{command}`, since {stamp})\n".encode(), 0)
         try:

@@ -21,16 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import mapping
-
 from geo import _fault, corrections, layers, routes, store
 from geo._lock import writer_lock
-from geo.corpus import load_articles, passage_at, passages
+from geo.corpus import passage_at, passages, read_corpus
 from geo.errors import DataFileError
 from geo.geocode import online_fallback
 from geo.model import Article, Correction, Mention, Place, Resolution, StoredMention
@@ -137,8 +136,6 @@ class _Parser:
     def parse_many(
         self, items: Sequence[tuple[str, str]]
     ) -> Iterable[tuple[list[Resolution], list[Mention]]]:
-        if not items:  # zip(strict=True) asks for one more result: load nothing for it
-            return
         parser = self.get()
         for art_id, text in items:
             yield parser.parse_all(text, article_id=art_id)
@@ -171,6 +168,8 @@ def _route_pairs(
     path = data_dir / ROUTES_FILE
     if not path.is_file():
         raise DataFileError(f"routes file {str(path)!r} is missing; restore it from git")
+    from shapely.geometry import mapping  # noqa: PLC0415  (only when routes are redrawn)
+
     frame = routes.build_routes(path, parser.gazetteer, texts)
     pairs = []
     for row in frame.to_dict(orient="records"):
@@ -221,15 +220,27 @@ def _read_state(path: Path) -> _State:
     """Stored (hash, version) and metadata per article, the routes key and the build id."""
     if not path.is_file():
         return _State()
+    with store.Store(path) as st, st.snapshot():
+        meta = {a.id: a for a in st.articles()}
+        return _State(
+            st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"),
+            st.meta("corrections_key"),
+        )  # fmt: skip
+
+
+def _usable_state(path: Path) -> tuple[_State, list[str]]:
+    """The store's state; a store that cannot be read (a corrupt file, another schema) is
+    moved aside with a warning and built afresh: everything in it comes from the article
+    folder and the data files, so nothing is lost."""
     try:
-        with store.Store(path) as st, st.snapshot():
-            meta = {a.id: a for a in st.articles()}
-            return _State(
-                st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"),
-                st.meta("corrections_key"),
-            )  # fmt: skip
-    except DataFileError:
-        return _State()
+        return _read_state(path), []
+    except (DataFileError, sqlite3.DatabaseError) as err:
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{path}{suffix}")
+            if part.exists():
+                part.rename(f"{aside}{suffix}")
+        return _State(), [f"{err}: moved it to {str(aside)!r} and built the atlas afresh"]
 
 
 @dataclass(slots=True)
@@ -240,12 +251,13 @@ class _Plan:
     meta_changed: list[Article]
     hashes: dict[str, str]
     key: str
+    skipped: list[str]
     corrections: list[Correction] = field(default_factory=list)
     corrections_key: str = ""
 
 
 def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
-    articles = load_articles(folder)
+    articles, skipped = read_corpus(folder)
     key = version_key(cfg.data_dir, online=cfg.online)
     hashes = {a.id: content_hash(a) for a in articles}
     todo = [a for a in articles if state.hashes.get(a.id) != (hashes[a.id], key)]
@@ -256,7 +268,7 @@ def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
     removed = sorted(set(state.hashes) - set(hashes))
     fixes = corrections.load(corrections.corrections_path(cfg.data_dir))
     fixes_key = hashlib.sha256(corrections.dumps(fixes).encode()).hexdigest()[:32] if fixes else ""
-    return _Plan(articles, todo, removed, retitled, hashes, key, fixes, fixes_key)
+    return _Plan(articles, todo, removed, retitled, hashes, key, skipped, fixes, fixes_key)
 
 
 def build(
@@ -285,12 +297,15 @@ def build(
 
 def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> BuildReport:
     path = store.store_path(cfg.data_dir)
-    state = _read_state(path)
+    state, healed = _usable_state(path)
     plan = _plan(cfg, folder, state)
+    plan.skipped[:0] = healed
     build_id = state.build_id
     lazy = _Parser(cfg)
-    results = (parse_many or lazy.parse_many)([(a.id, a.text) for a in plan.todo])
-    parsed = list(zip(plan.todo, results, strict=True))
+    parsed = []
+    if plan.todo:  # the parser (and its gazetteer) is loaded only when there is work
+        results = (parse_many or lazy.parse_many)([(a.id, a.text) for a in plan.todo])
+        parsed = list(zip(plan.todo, results, strict=True))
     new_routes_key = _routes_key(cfg.data_dir, plan.key, plan.hashes)
     route_data = None
     if new_routes_key != state.routes_key:
@@ -308,7 +323,7 @@ def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> 
         layers.publish(cfg.data_dir, _layer_files(path), name=build_id)
     with store.Store(path) as st, st.snapshot():
         counts = st.counts()
-        warnings = [*lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
+        warnings = [*plan.skipped, *lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
         warnings += json.loads(st.meta("correction_warnings", "[]"))
     return BuildReport(
         layers.layers_dir(cfg.data_dir), counts["articles"], counts["mentions"],
@@ -374,8 +389,12 @@ def ensure_built(cfg: Settings) -> BuildReport | None:
     """Build the atlas when there is no committed build yet (a fresh clone), waiting for a
     build already running; returns the report if this call built it."""
     path = store.store_path(cfg.data_dir)
-    if _read_state(path).build_id and layers.published_build(cfg.data_dir):
-        return None
+    try:
+        if _read_state(path).build_id and layers.published_build(cfg.data_dir):
+            return None
+    except (DataFileError, sqlite3.DatabaseError):
+        pass  # the build moves it aside and says so
+
     return build(cfg, wait=True)
 
 

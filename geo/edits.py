@@ -18,7 +18,7 @@ from geo import corrections, store
 from geo._atomic import atomic_write_text
 from geo.build import BuildReport, build_after
 from geo.corpus import (
-    check_metadata,
+    check_new_metadata,
     check_new_texts,
     check_upload,
     first_line,
@@ -84,7 +84,7 @@ def add_articles(
     """
     if not files:
         raise BadInput("no article to add; give at least one .txt or .md file or some text")
-    checked = check_metadata(meta)
+    checked = check_new_metadata(meta)
     texts = [check_upload(name, data, limit=cfg.max_upload_bytes) for name, data in files]
     check_new_texts(cfg.seeds_dir, [(n, t) for (n, _), t in zip(files, texts, strict=True)])
     ids: list[str] = []

@@ -27,13 +27,14 @@ import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import geopandas as gpd
+from typing import TYPE_CHECKING, Any
 
 from geo import _fault
 from geo.model import KIND_GROUPS, Article, Place, StoredMention, to_xy
 from geo.store import Store
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 CRS = "EPSG:4326"
 LAYERS = "layers"
@@ -60,7 +61,7 @@ def _dumps(value: object, *, indent: int | None = None) -> str:
 
 def _point(lat: float, lon: float) -> dict[str, Any]:
     x, y = to_xy(lat, lon)
-    return {"type": "Point", "coordinates": [round(x, 6), round(y, 6)]}
+    return {"type": "Point", "coordinates": [x, y]}
 
 
 def feature_collection(features: Sequence[Mapping[str, Any]]) -> str:
@@ -132,9 +133,8 @@ def layer_files(st: Store) -> dict[str, str]:
     """Every layer file's text, from one committed state of the store."""
     mentions = st.mentions()
     places = st.places(m.place_id for m in mentions if m.place_id)
-    metas = st.articles()
-    dates = {a.id: a.date for a in metas}
-    full = [st.article(a.id) or a for a in metas]
+    full = st.articles(with_text=True)
+    dates = {a.id: a.date for a in full}
     route_features = [
         {"type": "Feature", "properties": props, "geometry": geom} for props, geom in st.routes()
     ]
@@ -245,5 +245,7 @@ def is_published(data_dir: Path, build_id: str) -> bool:
 
 def read_layer(path: Path) -> gpd.GeoDataFrame:
     """Read a published GeoJSON layer as a GeoDataFrame (EPSG:4326)."""
+    import geopandas as gpd  # noqa: PLC0415  (a build never needs it: it writes JSON)
+
     data = json.loads(path.read_text(encoding="utf-8"))
     return gpd.GeoDataFrame.from_features(data["features"], crs=CRS)

@@ -50,6 +50,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo.assets import DEFAULT_ASSET_BASE, localize_assets
+from geo.corpus import plain
 from geo.errors import BadInput, DataFileError
 from geo.model import Excerpt, to_latlon
 
@@ -154,9 +155,10 @@ def esc(value: object) -> str:
     """Escape ``value`` for HTML that folium puts inside a JS template literal.
 
     ``html.escape(..., quote=True)`` plus character references for the backtick, ``$`` and
-    backslash, which would otherwise end or alter the template literal.
+    backslash, which would otherwise end or alter the template literal.  Bidirectional
+    control characters are removed (a U+202E would reverse the text shown after it).
     """
-    text = html.escape(str(value), quote=True)
+    text = html.escape(plain(str(value)), quote=True)
     return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 
 

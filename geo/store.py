@@ -17,12 +17,13 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from geo.errors import DataFileError
 from geo.model import Article, Excerpt, Passage, Place, StoredMention
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STORE_FILE = "atlas.sqlite"
 SCHEMA_VERSION = "1"
@@ -186,10 +187,11 @@ class Store:
 
     # -- articles and passages -------------------------------------------------------------
 
-    def articles(self) -> list[Article]:
-        """Every article's metadata (``text`` left empty: see :meth:`article`), by id."""
-        rows = self._conn.execute(f"SELECT {_ARTICLE_COLS} FROM articles ORDER BY id")
-        return [_article(r) for r in rows]
+    def articles(self, *, with_text: bool = False) -> list[Article]:
+        """Every article's metadata, by id (``text`` left empty unless ``with_text``)."""
+        text = ", text" if with_text else ""
+        rows = self._conn.execute(f"SELECT {_ARTICLE_COLS}{text} FROM articles ORDER BY id")
+        return [_article(r, r[7] if with_text else "") for r in rows]
 
     def article(self, article_id: str) -> Article | None:
         """One article with its text, or ``None``."""
@@ -273,6 +275,8 @@ class Store:
             "article_id", "place_id", "start", "end", "text", "passage_start", "confidence",
             "date", "correction",
         ]  # fmt: skip
+        import pandas as pd  # noqa: PLC0415  (the dashboard's tables; a build needs none)
+
         return pd.DataFrame(self._conn.execute(sql).fetchall(), columns=cols)
 
     def place_table(self) -> pd.DataFrame:
@@ -283,6 +287,8 @@ class Store:
         )
         cols = ["place_id", "name", "kind", "lat", "lon", "country", "source", "population"]
         rows = [r[:8] for r in self._conn.execute(sql)]
+        import pandas as pd  # noqa: PLC0415  (the dashboard's tables; a build needs none)
+
         return pd.DataFrame(rows, columns=cols)
 
     def candidates_of(self, place_id: str, limit: int = 5) -> list[Place]:

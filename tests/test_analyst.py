@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from analyst_data import LESOZAVODSK, USSURI, USSURI_RIVER
+from analyst_data import LESOZAVODSK, USSURI, USSURI_RIVER, drawn
 from conftest import NASTY_ID, NASTY_RAW
 
 from geo import analyst, dashboard
@@ -20,7 +20,7 @@ def lay(atlas):
 
 
 def test_place_mentions_label_each_mention_with_its_article(lay):
-    found = analyst.place_mentions(lay, LESOZAVODSK)
+    found = analyst.place_mentions(lay, drawn())
     assert found == {
         SPAN: "What North Korea might do for Russia's war effort: “Ussuri” (3576–3582)"
     }
@@ -138,7 +138,7 @@ def test_the_panel_corrects_to_coordinates_and_a_searched_record(monkeypatch, at
 
     own = own_copy(atlas, tmp_path)
     at = _app(monkeypatch, own, NEWS_ATLAS_ALLOW_EDITS="1")
-    at.session_state["selection"] = Selection("place", LESOZAVODSK)
+    at.session_state["selection"] = Selection("place", drawn())
     at.run()
     at.radio(key="fix_how").set_value("coordinates").run()
     at.number_input(key="fix_lat").set_value(45.1)

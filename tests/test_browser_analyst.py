@@ -1,6 +1,8 @@
 """The analyst loop in a real headless Chromium: upload an article and see its place with
-its quote; correct "the Ussuri incident" from the town to the river and see the map and the
-panel change, kept across a reload, and undo it; export the evidence pack and open it from
+its quote; correct "the Ussuri incident" from the place the parser draws to its runner-up
+(the issue's town of Lesozavodsk to the river; the parser has drawn the river since, so now
+from one Ussuri river record to the other) and see the map and the panel change, kept
+across a reload, and undo it; export the evidence pack and open it from
 ``file://`` with the network blocked.
 
 Every wait is on page state, never a sleep.  Requests that would leave 127.0.0.1 are
@@ -14,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from analyst_data import LESOZAVODSK, USSURI_RIVER, own_copy
+from analyst_data import own_copy, ussuri_places
 from conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -201,37 +203,38 @@ def test_upload_an_article_and_see_its_new_place_with_its_quote(page: Page, serv
     wait_place(page, khabarovsk)
 
 
-def test_correct_ussuri_to_the_river_reload_and_undo(page: Page, served: AtlasData):
+def test_correct_the_ussuri_mention_reload_and_undo(page: Page, served: AtlasData):
     map_frame(page)
-    find(page, "Lesozavodsk")
-    side = panel(page, LESOZAVODSK)
+    before, after = ussuri_places()  # the parser's choice and its runner-up
+    find(page, before.name)
+    side = panel(page, before.id)
     expect(side).to_contain_text(USSURI_QUOTE)  # type: ignore[attr-defined]
     page.get_by_text("Correct this place").click()
-    runner_up = page.get_by_role("combobox", name="Runner-up")
-    expect(runner_up).to_have_value(re.compile(f"river.*{USSURI_RIVER}"), timeout=TIMEOUT)
-    click_until(page, "Save correction", lambda: published(served, USSURI_RIVER))
-    side = panel(page, USSURI_RIVER)
+    picker = page.get_by_role("combobox", name="Runner-up")
+    expect(picker).to_have_value(re.compile(re.escape(f"[{after.id}]")), timeout=TIMEOUT)
+    click_until(page, "Save correction", lambda: published(served, after.id))
+    side = panel(page, after.id)
     expect(side).to_contain_text(USSURI_QUOTE, timeout=TIMEOUT)  # type: ignore[attr-defined]
-    expect(side).to_contain_text("river")  # type: ignore[attr-defined]
+    expect(side).to_contain_text(after.kind)  # type: ignore[attr-defined]
     fixed = page.locator(".news-atlas-correction", has_text="Corrected:")
-    expect(fixed).to_contain_text("“Ussuri” in 004 → Ussuri (river)", timeout=TIMEOUT)
-    wait_place(page, USSURI_RIVER)
-    wait_place(page, LESOZAVODSK, shown=False)
+    expect(fixed).to_contain_text(f"“Ussuri” in 004 → {after.name} ({after.kind})")
+    wait_place(page, after.id)
+    wait_place(page, before.id, shown=False)
     (saved,) = corrections.load(corrections.corrections_path(served.cfg.data_dir))
-    assert saved.place_id == USSURI_RIVER and saved.text == "Ussuri"
+    assert saved.place_id == after.id and saved.text == "Ussuri"
 
     page.reload(timeout=TIMEOUT)  # kept across a reload
     map_frame(page)
-    wait_place(page, USSURI_RIVER)
-    wait_place(page, LESOZAVODSK, shown=False)
-    find(page, "Ussuri")
-    panel(page, USSURI_RIVER)
+    wait_place(page, after.id)
+    wait_place(page, before.id, shown=False)
+    find(page, after.name)
+    panel(page, after.id)
     page.get_by_text("Corrections (1)").click()
     item = page.locator(f".news-atlas-correction[data-correction-id='{saved.id}']").last
     expect(item).to_contain_text("Ussuri", timeout=TIMEOUT)
-    click_until(page, "Undo", lambda: published(served, LESOZAVODSK))
-    wait_place(page, LESOZAVODSK)
-    wait_place(page, USSURI_RIVER, shown=False)
+    click_until(page, "Undo", lambda: published(served, before.id))
+    wait_place(page, before.id)
+    wait_place(page, after.id, shown=False)
     assert corrections.load(corrections.corrections_path(served.cfg.data_dir)) == []
 
 

@@ -288,11 +288,27 @@ def test_a_second_writer_is_told_who_is_writing(own):
     assert build(own).parsed == 0
 
 
-def test_a_corrupt_store_is_a_clear_error(own):
+@pytest.mark.parametrize(
+    "garbage", [b"SQLite format 3\x00" + b"\xff" * 4096, b"\x80\x63.", b"", b"plain text"]
+)
+def test_an_unreadable_store_is_moved_aside_and_rebuilt(own, garbage):
     path = store.store_path(own.data_dir)
-    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4096)
-    with pytest.raises(DataFileError, match=r"atlas\.sqlite.*not an atlas store"):
-        build(own)
+    path.write_bytes(garbage)
+    report = build(own)
+    assert report.parsed == 5 and report.articles == 5
+    assert "moved it to" in report.warning and "built the atlas afresh" in report.warning
+    (aside,) = own.data_dir.glob("atlas.sqlite.unreadable-*")
+    assert aside.read_bytes() == garbage, "kept for a look, not deleted"
+    assert_whole(own.data_dir)
+
+
+def test_empty_and_binary_files_are_left_out_with_a_warning(own):
+    (own.seeds_dir / "010_empty.txt").write_text("  \n\n", encoding="utf-8")
+    (own.seeds_dir / "011_nul.txt").write_bytes(b"\x00" * 64)
+    report = build(own)
+    assert report.articles == 5 and report.parsed == 0
+    assert "010_empty.txt': it is empty" in report.warning
+    assert "011_nul.txt" in report.warning and "NUL bytes" in report.warning
 
 
 ONE_ROUTE = """

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from analyst_data import LESOZAVODSK, USSURI, USSURI_RIVER, mention, own_copy
+from analyst_data import USSURI, drawn, mention, own_copy, runner_up
 from conftest import ROOT, AtlasData
 
 from geo import cli, corrections, store
@@ -83,17 +83,17 @@ def test_add_a_missing_file_is_named(own, capsys, tmp_path):
 def test_correct_list_and_undo(own, capsys):
     art, start, end = USSURI
     status, out, err = run(
-        capsys, "correct", art, str(start), str(end), "--place", USSURI_RIVER, "--note", "river"
+        capsys, "correct", art, str(start), str(end), "--place", runner_up(), "--note", "river"
     )
     assert status == 0, err
     assert "'Ussuri' -> Ussuri (river" in out and "(0 parsed" in err
     correction_id = out.split()[0]
-    assert mention(own, *USSURI).place_id == USSURI_RIVER
+    assert mention(own, *USSURI).place_id == runner_up()
     status, listed, _ = run(capsys, "corrections")
     assert status == 0 and listed == out
     status, out, err = run(capsys, "correct", "--undo", correction_id)
     assert status == 0 and out.startswith(f"undone: {correction_id}")
-    assert mention(own, *USSURI).place_id == LESOZAVODSK
+    assert mention(own, *USSURI).place_id == drawn()
     assert run(capsys, "corrections")[1:] == ("", "no corrections\n")
 
 

@@ -341,13 +341,28 @@ def test_app_escapes_a_nasty_article(
 def test_app_shows_a_geo_error_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, tmp_path: Path
 ) -> None:
-    folder = data_folder(tmp_path)
-    broken = AtlasData(atlas.cfg.__class__(**{**_fields(atlas), "data_dir": folder}))
-    (folder / "atlas.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
-    use(monkeypatch, broken)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "000_a.txt").write_text("Ships left Vladivostok.\n", encoding="utf-8")
+    (seeds / "articles.toml").write_text('["000"]\ndate_approximate = "no"\n', "utf-8")
+    fields = {**_fields(atlas), "data_dir": data_folder(tmp_path), "seeds_dir": seeds}
+    use(monkeypatch, AtlasData(atlas.cfg.__class__(**fields)))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    assert "atlas.sqlite" in at.error[0].value and "rebuild" in at.error[0].value
+    message = at.error[0].value
+    assert "articles.toml" in message and "'date_approximate'" in message and "'no'" in message
+
+
+def test_app_heals_an_unreadable_store_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, tmp_path: Path
+) -> None:
+    folder = data_folder(tmp_path)
+    (folder / "atlas.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    use(monkeypatch, AtlasData(atlas.cfg.__class__(**{**_fields(atlas), "data_dir": folder})))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.error
+    assert "built the atlas afresh" in at.warning[0].value
+    assert any(" places · " in c.value for c in at.caption)
 
 
 def _fields(data: AtlasData) -> dict[str, object]:

@@ -8,7 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
-from analyst_data import LESOZAVODSK, USSURI, USSURI_RIVER, mention, own_copy
+from analyst_data import (
+    LESOZAVODSK,
+    USSURI,
+    USSURI_RIVER,
+    drawn,
+    mention,
+    own_copy,
+    runner_up,
+    ussuri_places,
+)
 from conftest import AtlasData
 
 from geo import build, corrections, edits, layers, store
@@ -41,19 +50,22 @@ def folder_state(data: AtlasData) -> dict[str, bytes]:
 
 
 def test_correcting_ussuri_to_the_river_changes_the_layers_and_undo_restores(own):
-    assert mention(own, *USSURI).place_id == LESOZAVODSK
+    assert mention(own, *USSURI).place_id == drawn()
     before = places_layer(own)
-    saved, report = edits.correct(own.cfg, edits.Fix(*USSURI, place_id=USSURI_RIVER, note="river"))
+    saved, report = edits.correct(own.cfg, edits.Fix(*USSURI, place_id=runner_up(), note="river"))
     assert report.parsed == 0, "a correction parses nothing"
     m = mention(own, *USSURI)
-    assert (m.place_id, m.parsed_place_id, m.correction) == (USSURI_RIVER, LESOZAVODSK, saved.id)
+    assert (m.place_id, m.parsed_place_id, m.correction) == (runner_up(), drawn(), saved.id)
     after = places_layer(own)
-    assert after[USSURI_RIVER]["corrected"] is True and after[USSURI_RIVER]["kind"] == "river"
-    assert LESOZAVODSK not in after and LESOZAVODSK in before
+    assert (
+        after[runner_up()]["corrected"] is True
+        and after[runner_up()]["kind"] == ussuri_places()[1].kind
+    )
+    assert drawn() not in after and drawn() in before
     assert corrections.load(corrections.corrections_path(own.cfg.data_dir)) == [saved]
     gone, _ = edits.undo(own.cfg, saved.id)
     assert gone == saved
-    assert mention(own, *USSURI).place_id == LESOZAVODSK
+    assert mention(own, *USSURI).place_id == drawn()
     assert places_layer(own) == before
     assert corrections.load(corrections.corrections_path(own.cfg.data_dir)) == []
 
@@ -68,7 +80,7 @@ def test_a_place_given_by_hand_and_not_a_place(own):
     edits.undo(own.cfg, saved.id)
     edits.correct(own.cfg, edits.Fix(*USSURI))  # not a place
     assert mention(own, *USSURI).place_id is None
-    assert LESOZAVODSK not in places_layer(own)
+    assert drawn() not in places_layer(own)
 
 
 def test_article_scope_corrects_every_mention_of_the_words_in_the_article(own):
@@ -222,7 +234,7 @@ def test_find_places_searches_the_whole_gazetteer(own):
 def test_the_dashboard_tables_and_downloads_say_what_was_corrected(own):
     from geo import dashboard
 
-    edits.correct(own.cfg, edits.Fix(*USSURI, place_id=USSURI_RIVER))
+    edits.correct(own.cfg, edits.Fix(*USSURI, place_id=runner_up()))
     lay = dashboard.load_layers(own.store)
     table = dashboard.places_table(lay.places)
     fixed = table[table["corrected"]]
@@ -232,7 +244,7 @@ def test_the_dashboard_tables_and_downloads_say_what_was_corrected(own):
     geo = json.loads(dashboard.to_geojson(lay.places))
     flags = {f["properties"]["name"]: f["properties"]["corrected"] for f in geo["features"]}
     assert flags["Ussuri"] is True and flags["Vladivostok"] is False
-    panel = dashboard.place_panel(lay, USSURI_RIVER, articles=["004"])
+    panel = dashboard.place_panel(lay, runner_up(), articles=["004"])
     assert panel.passages == 1 and panel.contexts[0].article_id == "004"
 
 
@@ -255,13 +267,13 @@ def test_the_same_correction_twice_is_saved_once(own):
 
 
 def test_corrections_are_kept_across_a_re_parse(own, monkeypatch):
-    saved, _ = edits.correct(own.cfg, edits.Fix(*USSURI, place_id=USSURI_RIVER))
+    saved, _ = edits.correct(own.cfg, edits.Fix(*USSURI, place_id=runner_up()))
     monkeypatch.setattr(build, "version_key", lambda *a, **k: "a-new-parser")
     report = build.build(own.cfg)
     assert report.parsed == 5, "every article parsed again"
     m = mention(own, *USSURI)
-    assert (m.place_id, m.parsed_place_id, m.correction) == (USSURI_RIVER, LESOZAVODSK, saved.id)
-    assert places_layer(own)[USSURI_RIVER]["corrected"] is True
+    assert (m.place_id, m.parsed_place_id, m.correction) == (runner_up(), drawn(), saved.id)
+    assert places_layer(own)[runner_up()]["corrected"] is True
 
 
 def test_a_server_can_add_with_its_loaded_parser(own):

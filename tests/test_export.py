@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from analyst_data import USSURI, USSURI_RIVER, own_copy
+from analyst_data import USSURI, drawn, own_copy, runner_up
 from conftest import NASTY_ID, NASTY_RAW, NASTY_TITLE, AtlasData
 
 from geo import edits, export, store
@@ -81,13 +81,14 @@ def test_a_view_of_one_article_and_a_date_range(atlas):
 
 def test_corrections_are_in_the_pack(atlas, tmp_path):
     own = own_copy(atlas, tmp_path)
-    edits.correct(own.cfg, edits.Fix(*USSURI, place_id=USSURI_RIVER))
+    edits.correct(own.cfg, edits.Fix(*USSURI, place_id=runner_up()))
     ev = collect(own, export.View(frozenset({"004"})))
-    river = next(p for p in ev.places if p.place.id == USSURI_RIVER)
+    river = next(p for p in ev.places if p.place.id == runner_up())
     assert river.corrected and river.quotes[0].sentence.endswith("the Ussuri incident.")
     html = export.pack(own.cfg.data_dir, export.View(frozenset({"004"})))
     assert "Ussuri <span class='corrected'>(corrected)</span>" in html
-    assert "Lesozavodsk" not in html
+    assert f"data-place-id='{runner_up()}'" in html
+    assert f"data-place-id='{drawn()}'" not in html
 
 
 def test_the_pack_is_self_contained_and_escaped(nasty_atlas):

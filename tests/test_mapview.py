@@ -366,3 +366,9 @@ def test_publish_basemap_copies_once_and_reports(tmp_path: Path) -> None:
     assert assets.publish_basemap(ROOT / "data", static)
     assert copied.stat().st_mtime_ns == stamp  # unchanged files are not rewritten
     assert not assets.publish_basemap(tmp_path / "nowhere", tmp_path / "static2")
+
+
+def test_esc_removes_bidi_controls_and_escapes() -> None:
+    shown = mapview.esc("Outlet \u202eevil\u202c <b>'x'</b> `t` $y")
+    assert "\u202e" not in shown and "\u202c" not in shown
+    assert shown == "Outlet evil &lt;b&gt;&#x27;x&#x27;&lt;/b&gt; &#96;t&#96; &#36;y"
