@@ -14,7 +14,7 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from geo import _stfolium, assets, dashboard, mapview, settings
+from geo import _stfolium, analyst, assets, dashboard, edits, mapview, settings
 from geo.dashboard import Filters, Layers, Selection, View
 from geo.errors import GeoError
 
@@ -190,6 +190,8 @@ def _map(lay: Layers, filters: Filters, cluster: bool | None) -> None:
 def _map_and_panel(lay: Layers, filters: Filters, cluster: bool | None) -> None:
     """The map and the side panel: a click on the map reruns this, not the page (the map
     document is cached, so the rerun sends the browser a reference to it, not the map)."""
+    if st.session_state.pop("rerun_app", False):  # an edit made in the panel changed the atlas
+        st.rerun(scope="app")
     st.session_state.panel_runs = st.session_state.get("panel_runs", 0) + 1
     view = _view(lay, filters)
     left, right = st.columns([3, 2], gap="medium")
@@ -227,6 +229,7 @@ def _panel(lay: Layers, filters: Filters) -> None:
     articles = dashboard.allowed_articles(lay, filters)
     panel = dashboard.place_panel(lay, sel.id, articles=articles, limit=_limit())
     st.markdown(dashboard.place_panel_html(panel), unsafe_allow_html=True)
+    _corrections(panel)
     if panel.passages > len(panel.contexts):
         st.button("More passages", key="more_passages", on_click=_more)
     if panel.others:
@@ -294,6 +297,206 @@ def _claim(lay: Layers) -> None:
     d.metric("Claimed in the article", f"{float(row['claimed_share']):.0%}")
 
 
+# -- the analyst loop: add articles, correct places, export (page logic in geo/analyst.py) ----
+
+
+def _can_edit(cfg: settings.Settings) -> bool:
+    return settings.edits_allowed(cfg, st.get_option("server.address"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _loaded_parser(data_dir: str, cache_dir: str, version: str) -> Any:
+    from geo.geocode import online_fallback  # noqa: PLC0415
+    from geo.parser import load_parser  # noqa: PLC0415
+
+    fallback = online_fallback(_cfg())
+    return load_parser(Path(data_dir), cache_dir=Path(cache_dir), fallback=fallback)
+
+
+def _parser() -> Any:
+    """The geoparser, kept loaded for uploads and the gazetteer search (reloaded when the
+    parser's data or code change: the build's version key)."""
+    from geo.build import version_key  # noqa: PLC0415
+
+    cfg = _cfg()
+    version = version_key(cfg.data_dir, online=cfg.online)
+    return _loaded_parser(str(cfg.data_dir), str(cfg.cache_dir), version)
+
+
+# The callbacks below call no Streamlit element until their change is made and the page
+# state set: an element call is where Streamlit stops a run for the next one (a click, the
+# map's value), and that must not cut a callback short.  ``edits`` counts the clicks done.
+
+
+def _done() -> None:
+    st.session_state.edits = int(st.session_state.get("edits", 0)) + 1
+
+
+def _on_add() -> None:
+    state, cfg = st.session_state, _cfg()
+    _done()
+    if not _can_edit(cfg):  # the form is not shown then; a forged click changes nothing
+        return
+    files = [(f.name, f.getvalue()) for f in state.get("add_files") or []]
+    if state.get("add_text", "").strip():
+        files.append(("the pasted text", state.add_text.encode("utf-8")))
+    meta = {k: state.get(f"add_{k}", "") for k in ("title", "outlet", "author", "date", "url")}
+    meta["date_approximate"] = bool(state.get("add_approximate"))
+    try:
+        ids, _ = edits.add_articles(cfg, files, meta, parser=_parser())
+    except GeoError as err:
+        state.add_error = str(err)
+        return
+    before = set(state.layers.places["place_id"]) if "layers" in state else set()
+    first = analyst.first_place(_atlas(cfg), ids, before)
+    if first:
+        _select("place", first, focus=True)
+    st.toast(f"Added article(s) {', '.join(ids)}: now on the map.")
+
+
+def _add_articles(cfg: settings.Settings) -> None:
+    box = st.sidebar.expander("Add articles", expanded=False)
+    if not _can_edit(cfg):
+        box.caption(analyst.EDITS_OFF)
+        return
+    with box.form("add_form", clear_on_submit=True):
+        st.text_area("Paste an article's text", key="add_text", height=120)
+        st.file_uploader(
+            f"…or upload .txt / .md files (UTF-8, at most {cfg.max_upload_mb:g} MB each)",
+            type=["txt", "md"], accept_multiple_files=True,
+            key="add_files",
+        )  # fmt: skip
+        st.text_input("Title", key="add_title")
+        st.text_input("Outlet", key="add_outlet")
+        st.text_input("Author", key="add_author")
+        st.text_input("Date (YYYY-MM-DD)", key="add_date")
+        st.checkbox("The date is approximate (YYYY-MM or YYYY allowed)", key="add_approximate")
+        st.text_input("URL", key="add_url")
+        st.form_submit_button("Add to the atlas", on_click=_on_add)
+    error = st.session_state.pop("add_error", "")
+    if error:
+        box.markdown(analyst.notice_html(error), unsafe_allow_html=True)
+
+
+def _on_correct(place_id: str) -> None:
+    state, cfg = st.session_state, _cfg()
+    _done()
+    if not _can_edit(cfg):
+        return
+    try:
+        fix = analyst.fix_from(state, place_id)
+        gaz = _parser().gazetteer if state.get("fix_how") == "search" else None
+        saved, _ = edits.correct(cfg, fix, gazetteer=gaz)
+    except GeoError as err:
+        state.correct_error = str(err)
+        return
+    _select("place", saved.place_id, focus=True)
+    state.rerun_app = True  # the atlas changed: the whole page, not only the fragment
+    st.toast(f"Saved correction {saved.id}.")
+
+
+def _on_undo(correction_id: str) -> None:
+    state, cfg = st.session_state, _cfg()
+    _done()
+    if not _can_edit(cfg):
+        return
+    try:
+        gone, _ = edits.undo(cfg, correction_id)
+    except GeoError as err:
+        state.correct_error = str(err)
+        return
+    state.rerun_app = True
+    st.toast(f"Undid correction {gone.id}.")  # ids only: a toast renders markdown
+
+
+def _corrections(panel: dashboard.PlacePanel) -> None:
+    """Correct this place (or one mention of it), and undo corrections, in the panel."""
+    cfg = _cfg()
+    error = st.session_state.pop("correct_error", "")
+    if error:
+        st.markdown(analyst.notice_html(error), unsafe_allow_html=True)
+    editable = _can_edit(cfg)
+    for c in analyst.corrections_of(analyst.corrections_list(cfg), panel.place_id):
+        left, right = st.columns([4, 1])
+        left.markdown(analyst.correction_html(c, lead="Corrected: "), unsafe_allow_html=True)
+        if editable:
+            right.button("Undo this", key=f"undo-here-{c.id}", on_click=_on_undo, args=(c.id,))
+    if not editable:
+        st.caption(analyst.EDITS_OFF)
+        return
+    lay = st.session_state.layers
+    with st.expander("Correct this place", expanded=False):
+        mentions = analyst.place_mentions(lay, panel.place_id)
+        st.selectbox(
+            "Which mention", list(mentions), format_func=mentions.__getitem__, key="fix_mention"
+        )
+        st.radio(
+            "Apply to", list(analyst.SCOPE_LABELS), format_func=analyst.SCOPE_LABELS.__getitem__,
+            key="fix_scope", horizontal=True,
+        )  # fmt: skip
+        how = st.radio(
+            "It is", list(analyst.HOW), format_func=analyst.HOW.__getitem__, key="fix_how"
+        )
+        _choice(how, panel)
+        st.text_input("Note (optional)", key="fix_note")
+        st.button("Save correction", key="fix_save", on_click=_on_correct, args=(panel.place_id,))
+    _undo_list(cfg)
+
+
+def _choice(how: str, panel: dashboard.PlacePanel) -> None:
+    if how == "runner_up":
+        names = {p.id: analyst.place_label(p) for p in panel.alternatives}
+        st.selectbox("Runner-up", list(names), format_func=names.__getitem__, key="fix_runner_up")
+    elif how == "search":
+        query = st.text_input("Search the gazetteer by name", key="fix_query")
+        found = edits.find_places(_parser().gazetteer, query) if query.strip() else []
+        names = {p.id: analyst.place_label(p) for p in found}
+        if query and not names:
+            st.caption("No gazetteer record of that name.")
+        st.selectbox("Record", list(names), format_func=names.__getitem__, key="fix_record")
+    elif how == "coordinates":
+        a, b = st.columns(2)
+        a.number_input("Latitude", -90.0, 90.0, 0.0, format="%.5f", key="fix_lat")
+        b.number_input("Longitude", -180.0, 180.0, 0.0, format="%.5f", key="fix_lon")
+        st.text_input("Name", key="fix_name")
+        kinds = analyst.PLACE_KINDS
+        st.selectbox("Kind", kinds, index=kinds.index("city"), key="fix_kind")
+
+
+def _undo_list(cfg: settings.Settings) -> None:
+    items = analyst.corrections_list(cfg)
+    if not items:
+        return
+    with st.expander(f"Corrections ({len(items)})", expanded=False):
+        for warning in analyst.stale_warnings(st.session_state.layers):
+            st.markdown(analyst.notice_html(warning, "warning"), unsafe_allow_html=True)
+        for c in items:
+            left, right = st.columns([5, 1])
+            left.markdown(analyst.correction_html(c), unsafe_allow_html=True)
+            right.button("Undo", key=f"undo-{c.id}", on_click=_on_undo, args=(c.id,))
+
+
+def _export(lay: Layers, filters: Filters) -> None:
+    """A download button for the evidence pack of the current view."""
+    done = int(st.session_state.get("edits", 0))  # for the browser tests: clicks done
+    st.markdown(
+        f"<div id='news-atlas-edits' data-edits='{done}' hidden></div>", unsafe_allow_html=True
+    )
+    view = analyst.view_of(filters)
+    key = (lay.build_id, view)
+    if st.session_state.get("pack_for") != key:
+        st.session_state.pack_for, st.session_state.pack = key, None
+    if st.session_state.pack is None and st.button("Make the evidence pack", key="make_pack"):
+        with st.spinner("Writing the evidence pack…"):
+            st.session_state.pack = analyst.evidence_pack(_cfg(), view)
+    if st.session_state.pack is not None:
+        st.download_button(
+            "Download the evidence pack (HTML)", st.session_state.pack,
+            file_name=f"news-atlas-evidence-{lay.build_id}.html", mime="text/html",
+            key="dl-pack",
+        )  # fmt: skip
+
+
 def _cfg() -> settings.Settings:
     return settings.load()
 
@@ -306,7 +509,9 @@ def main() -> None:
     st.session_state.layers = lay
     dashboard.forget_stale(st.session_state, lay)
     filters, cluster = _sidebar(lay)
+    _add_articles(cfg)
     _map_and_panel(lay, filters, cluster)
+    _export(lay, filters)
     reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])
     with reader:
         _reader(lay, _view(lay, filters).articles)

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from geo import _fault, layers, routes, store
+from geo import _fault, corrections, layers, routes, store
 from geo._lock import writer_lock
 from geo.corpus import passage_at, passages, read_corpus
 from geo.errors import DataFileError
 from geo.geocode import online_fallback
-from geo.model import Article, Mention, Place, Resolution, StoredMention
+from geo.model import Article, Correction, Mention, Place, Resolution, StoredMention
 from geo.parser import Geoparser, load_parser
 from geo.settings import Settings
 
@@ -213,6 +213,7 @@ class _State:
     meta: Mapping[str, Article] = field(default_factory=dict)
     routes_key: str = ""
     build_id: str = ""
+    corrections_key: str = ""
 
 
 def _read_state(path: Path) -> _State:
@@ -221,7 +222,10 @@ def _read_state(path: Path) -> _State:
         return _State()
     with store.Store(path) as st, st.snapshot():
         meta = {a.id: a for a in st.articles()}
-        return _State(st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"))
+        return _State(
+            st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"),
+            st.meta("corrections_key"),
+        )  # fmt: skip
 
 
 def _usable_state(path: Path) -> tuple[_State, list[str]]:
@@ -248,6 +252,8 @@ class _Plan:
     hashes: dict[str, str]
     key: str
     skipped: list[str]
+    corrections: list[Correction] = field(default_factory=list)
+    corrections_key: str = ""
 
 
 def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
@@ -260,7 +266,9 @@ def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
         a for a in articles if a.id not in parsing and state.meta.get(a.id) != replace(a, text="")
     ]
     removed = sorted(set(state.hashes) - set(hashes))
-    return _Plan(articles, todo, removed, retitled, hashes, key, skipped)
+    fixes = corrections.load(corrections.corrections_path(cfg.data_dir))
+    fixes_key = hashlib.sha256(corrections.dumps(fixes).encode()).hexdigest()[:32] if fixes else ""
+    return _Plan(articles, todo, removed, retitled, hashes, key, skipped, fixes, fixes_key)
 
 
 def build(
@@ -305,6 +313,7 @@ def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> 
     lazy.finish()
     _fault.point("parsed")
     changed = bool(parsed or plan.removed or route_data or plan.meta_changed)
+    changed |= plan.corrections_key != state.corrections_key
     if changed or not layers.is_published(cfg.data_dir, build_id):
         try:
             build_id = _commit(path, plan, parsed, route_data, new_routes_key)
@@ -315,6 +324,7 @@ def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> 
     with store.Store(path) as st, st.snapshot():
         counts = st.counts()
         warnings = [*plan.skipped, *lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
+        warnings += json.loads(st.meta("correction_warnings", "[]"))
     return BuildReport(
         layers.layers_dir(cfg.data_dir), counts["articles"], counts["mentions"],
         counts["places"], counts["routes"], len(parsed), len(plan.removed), tuple(warnings),
@@ -345,11 +355,29 @@ def _commit(
             w.set_meta("claim", json.dumps(claim, ensure_ascii=False))
             w.set_meta("routes_key", routes_key)
             w.set_meta("warnings", json.dumps(notes, ensure_ascii=False))
+        _apply_corrections(w, plan)
         w.drop_unused_places()
         build_id = str(int(w.meta("build_id", "0") or 0) + 1)
         w.set_meta("build_id", build_id)
         _fault.point("store-write")
     return build_id
+
+
+def _apply_corrections(w: store.StoreWriter, plan: _Plan) -> None:
+    """Lay the corrections over the parsed mentions, from scratch (nothing is parsed)."""
+    w.reset_corrections()
+    fixed = corrections.apply(
+        plan.corrections, w.mentions() if plan.corrections else [],
+        {a.id: a for a in plan.articles},
+    )  # fmt: skip
+    known = w.known_places(p.id for p in fixed.places)
+    w.put_places(p for p in fixed.places if p.id not in known)
+    for art_id, start, end, place_id, correction_id in fixed.updates:
+        w.set_place(art_id, (start, end), place_id, correction_id)
+    for mention in fixed.added:
+        w.add_mention(mention)
+    w.set_meta("correction_warnings", json.dumps(list(fixed.warnings), ensure_ascii=False))
+    w.set_meta("corrections_key", plan.corrections_key)
 
 
 def _layer_files(path: Path) -> dict[str, str]:
@@ -368,3 +396,30 @@ def ensure_built(cfg: Settings) -> BuildReport | None:
         pass  # the build moves it aside and says so
 
     return build(cfg, wait=True)
+
+
+def build_after(
+    cfg: Settings,
+    change: Callable[[], Callable[[], None]],
+    *,
+    what: str,
+    wait: bool = True,
+    parse_many: ParseMany | None = None,
+) -> BuildReport:
+    """Change the atlas's inputs and build, under one hold of the write lock, all or
+    nothing: ``change()`` makes the change (saves an article, a correction) and returns a
+    function that takes it back, which is called if the build fails.  ``parse_many``: as
+    for :func:`build` (a server passes its loaded parser's).
+
+    Raises
+    ------
+    AtlasBusy
+        If another writer holds the lock and ``wait`` is false.
+    """
+    with writer_lock(cfg.data_dir, what, wait=wait):
+        undo = change()
+        try:
+            return _build_locked(cfg, cfg.seeds_dir, parse_many)
+        except BaseException:
+            undo()
+            raise

@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from geo import settings as settings_mod
 from geo._atomic import atomic_write_text
@@ -90,6 +90,142 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- the analyst loop: add, correct, corrections, export ---------------------------------------
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    from geo import edits  # noqa: PLC0415  (heavy imports only for this command)
+
+    cfg = settings_mod.load()
+    files = []
+    for name in args.files:
+        try:
+            files.append((name, Path(name).read_bytes()))
+        except OSError as err:
+            raise BadInput(f"cannot read {name!r}: {err.strerror or err}") from err
+    meta = {
+        "title": args.title, "outlet": args.outlet, "author": args.author, "date": args.date,
+        "date_approximate": args.approximate, "url": args.url,
+    }  # fmt: skip
+    ids, report = edits.add_articles(cfg, files, meta, wait=args.wait)
+    for name, art_id in zip(args.files, ids, strict=True):
+        print(f"{art_id}\t{name}")
+    print(report, file=sys.stderr)
+    return 0
+
+
+def _fix(args: argparse.Namespace) -> Any:
+    from geo import corrections, edits  # noqa: PLC0415
+
+    if args.article is None or args.start is None or args.end is None:
+        raise BadInput("give ARTICLE START END (or --undo ID)")
+    if not (args.place or args.at or args.not_a_place):
+        raise BadInput(
+            "say what the words are: --place ID, --at LAT,LON --name NAME, or --not-a-place"
+        )
+    at = corrections.parse_at(args.at) if args.at else None
+    if at is not None and not args.name:
+        raise BadInput(f"--at {args.at!r} needs --name NAME for the place")
+    if at is None and (args.name or args.kind):
+        raise BadInput("--name and --kind go with --at LAT,LON")
+    return edits.Fix(
+        args.article, args.start, args.end, place_id=args.place, at=at, name=args.name or "",
+        kind=args.kind or corrections.DEFAULT_KIND, scope=args.scope, note=args.note or "",
+    )  # fmt: skip
+
+
+def _cmd_correct(args: argparse.Namespace) -> int:
+    from geo import corrections, edits  # noqa: PLC0415
+
+    cfg = settings_mod.load()
+    if args.undo:
+        if args.article is not None or args.place or args.at or args.not_a_place:
+            raise BadInput("--undo ID takes no ARTICLE, START, END or place")
+        gone, report = edits.undo(cfg, args.undo, wait=args.wait)
+        print(f"undone: {corrections.describe(gone)}")
+    else:
+        saved, report = edits.correct(cfg, _fix(args), wait=args.wait)
+        print(corrections.describe(saved))
+    print(report, file=sys.stderr)
+    return 0
+
+
+def _cmd_corrections(args: argparse.Namespace) -> int:
+    from geo import corrections  # noqa: PLC0415
+
+    cfg = settings_mod.load()
+    items = corrections.load(corrections.corrections_path(cfg.data_dir))
+    for c in items:
+        print(corrections.describe(c))
+    if not items:
+        print("no corrections", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from geo import export  # noqa: PLC0415
+
+    cfg = settings_mod.load()
+    view = export.View(
+        articles=frozenset(args.article) if args.article else None,
+        date_from=export.check_date(args.date_from or "", "--from"),
+        date_to=export.check_date(args.date_to or "", "--to"),
+    )
+    out = Path(args.html)
+    if out.is_dir():
+        raise BadInput(f"--html {args.html!r} is a folder; give a file name such as pack.html")
+    try:
+        evidence = export.write_pack(cfg.data_dir, view, out)
+    except OSError as err:
+        raise BadInput(f"cannot write {args.html!r}: {err.strerror or err}") from err
+    print(export.describe(evidence, out))
+    return 0
+
+
+def _span_number(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a character offset") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is negative")
+    return number
+
+
+def _analyst_commands(sub: Any) -> None:
+    a = sub.add_parser("add", help="add article files (.txt, .md) to the corpus and build")
+    a.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text files")
+    for flag in ("title", "outlet", "author", "url"):
+        a.add_argument(f"--{flag}", help=f"the articles' {flag}")
+    a.add_argument("--date", help="YYYY-MM-DD (YYYY-MM or YYYY with --approximate)")
+    a.add_argument("--approximate", action="store_true", help="the date is approximate")
+    a.add_argument("--no-wait", dest="wait", action="store_false", help="fail if busy")
+    a.set_defaults(func=_cmd_add)
+    c = sub.add_parser("correct", help="correct the place of a mention (or undo a correction)")
+    c.add_argument("article", nargs="?", help="article id")
+    c.add_argument("start", nargs="?", type=_span_number, help="start offset of the words")
+    c.add_argument("end", nargs="?", type=_span_number, help="end offset of the words")
+    what = c.add_mutually_exclusive_group()
+    what.add_argument("--place", help="a gazetteer place id (e.g. one of the runner-ups)")
+    what.add_argument("--at", metavar="LAT,LON", help="coordinates of a place the gazetteer lacks")
+    what.add_argument("--not-a-place", action="store_true", help="the words name no place")
+    c.add_argument("--name", help="name of the place given with --at")
+    c.add_argument("--kind", help="kind of the place given with --at (default: city)")
+    c.add_argument("--scope", default="mention", choices=("mention", "article", "corpus"))
+    c.add_argument("--note", help="why (kept in the corrections file)")
+    c.add_argument("--undo", metavar="ID", help="undo the correction with this id")
+    c.add_argument("--no-wait", dest="wait", action="store_false", help="fail if busy")
+    c.set_defaults(func=_cmd_correct)
+    ls = sub.add_parser("corrections", help="list the corrections, with their ids")
+    ls.set_defaults(func=_cmd_corrections)
+    e = sub.add_parser("export", help="write the evidence pack: one self-contained HTML file")
+    e.add_argument("--html", required=True, metavar="OUT.html", help="file to write")
+    e.add_argument("--article", action="append", metavar="ID", help="only this article (repeat)")
+    e.add_argument("--from", dest="date_from", metavar="DATE", help="articles dated from DATE")
+    e.add_argument("--to", dest="date_to", metavar="DATE", help="articles dated up to DATE")
+    e.set_defaults(func=_cmd_export)
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m geo``."""
     ap = argparse.ArgumentParser(prog="python -m geo", description="News Atlas geoparser")
@@ -102,6 +238,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--seeds", help="article folder (default: seeds/)")
     b.add_argument("--wait", action="store_true", help="wait for a running build to finish")
     b.set_defaults(func=_cmd_build)
+    _analyst_commands(sub)
     return ap
 
 

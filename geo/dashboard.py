@@ -35,7 +35,9 @@ from geo.store import Store
 #: Kind group -> label, as the legend and the kind filter show them.
 GROUP_LABELS = {key: label for key, (label, _) in GROUP_STYLES.items()}
 #: Columns of the places table (and its CSV export).
-TABLE_COLUMNS = ("name", "kind", "group", "country", "mentions", "confidence", "lat", "lon")
+TABLE_COLUMNS = (
+    "name", "kind", "group", "country", "mentions", "confidence", "lat", "lon", "corrected",
+)  # fmt: skip
 ROUTE_TABLE_COLUMNS = ("route_id", "title", "mode", "status", "period", "length_km")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -183,6 +185,8 @@ def _with_stats(places: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
 def _place_frame(st: Store, mentions: pd.DataFrame) -> gpd.GeoDataFrame:
     places = _with_stats(st.place_table(), _mention_stats(mentions))
     places["group"] = [KIND_GROUPS.get(k, "region") for k in places["kind"]]
+    fixed = set(mentions.loc[mentions["correction"] != "", "place_id"])
+    places["corrected"] = places["place_id"].isin(fixed)
     quotes = st.first_excerpts(POPUP_QUOTES)
     places["quotes"] = [quotes.get(pid, ()) for pid in places["place_id"]]
     places = places.sort_values(["mentions", "name"], ascending=[False, True], ignore_index=True)

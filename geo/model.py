@@ -179,3 +179,41 @@ class Excerpt:
     passage_start: int
     sentence: str
     spans: tuple[tuple[int, int], ...]
+
+
+#: Scopes of a correction, narrowest first: the one mention, every mention of the same
+#: words in its article, every mention of them anywhere in the corpus.
+SCOPES = ("mention", "article", "corpus")
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """An analyst's fix of one mention's place, kept in ``data/corrections.toml``.
+
+    The span (``article_id``, ``start``, ``end``, ``text``) says which words it is about;
+    ``scope`` widens it to every mention of the same words in the article or the corpus.
+    ``place_id`` is the chosen place: a gazetteer id, a ``user:`` id of a place given by
+    coordinates (``lat``/``lon``, ``name``, ``kind``), or ``None`` for "not a place".
+    ``name``, ``kind``, ``lat``, ``lon`` and ``country`` describe the chosen place, so the
+    file reads on its own and a build needs no gazetteer to apply it.
+    """
+
+    id: str
+    article_id: str
+    start: int
+    end: int
+    text: str
+    place_id: str | None
+    name: str = ""
+    kind: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    country: str = ""
+    scope: str = "mention"
+    created: str = ""
+    note: str = ""
+
+    @property
+    def not_a_place(self) -> bool:
+        """Whether the correction says the words name no place."""
+        return self.place_id is None

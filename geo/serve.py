@@ -6,6 +6,9 @@ listening, and the atlas is read while it starts (2 s at 10,000 articles), so th
 visitor does not wait for them.  Nothing that imports
 Streamlit is preloaded: Streamlit must read its configuration and register components
 itself, after the command line has been parsed.
+
+It serves on ``NEWS_ATLAS_HOST`` (default ``127.0.0.1``: this machine only) unless the
+command line names a ``--server.address``; see :mod:`geo.settings`.
 """
 
 from __future__ import annotations
@@ -31,12 +34,23 @@ def preload() -> None:
     threading.Thread(target=dashboard.preload_layers, args=(path,), daemon=True).start()
 
 
+def streamlit_args(argv: Sequence[str], host: str) -> list[str]:
+    """Streamlit's command line: ``run app.py``, the given options, and the address to
+    serve on (``host``) unless they name one."""
+    named = any(a == "--server.address" or a.startswith("--server.address=") for a in argv)
+    address = [] if named else ["--server.address", host]
+    return ["streamlit", "run", str(APP), *argv, *address]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Preload, then hand over to Streamlit's own command line (which exits)."""
     from streamlit.web import cli  # noqa: PLC0415
 
+    from geo import settings  # noqa: PLC0415
+
+    host = settings.load().host
     preload()
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = streamlit_args(sys.argv[1:] if argv is None else argv, host)
     cli.main()
 
 

@@ -263,15 +263,17 @@ class Store:
 
     def mention_table(self) -> pd.DataFrame:
         """Every placed mention as a compact table for filtering and aggregation:
-        ``article_id, place_id, start, end, text, passage_start, confidence, date``."""
+        ``article_id, place_id, start, end, text, passage_start, confidence, date,
+        correction`` (the id of the correction that placed it, or '')."""
         sql = (
             'SELECT m.article_id, m.place_id, m.start, m."end", m.text, m.passage_start,'
-            " m.confidence, a.date FROM mentions m JOIN articles a ON a.id = m.article_id"
+            " m.confidence, a.date, m.correction FROM mentions m"
+            " JOIN articles a ON a.id = m.article_id"
             " WHERE m.place_id IS NOT NULL ORDER BY m.article_id, m.start"
         )
         cols = [
             "article_id", "place_id", "start", "end", "text", "passage_start", "confidence",
-            "date",
+            "date", "correction",
         ]  # fmt: skip
         import pandas as pd  # noqa: PLC0415  (the dashboard's tables; a build needs none)
 
@@ -305,7 +307,7 @@ class Store:
         """How many distinct passages mention ``place_id`` (in ``articles``, if given)."""
         where, args = self._article_filter(articles)
         row = self._conn.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT article_id, passage_start FROM mentions"
+            "SELECT count(*) FROM (SELECT DISTINCT article_id, passage_start FROM mentions m"
             f" WHERE place_id = ? {where})",
             (place_id, *args),
         ).fetchone()
@@ -481,6 +483,23 @@ class StoreWriter:
             "UPDATE mentions SET place_id = parsed_place_id, correction = '',"
             " confidence = parsed_confidence WHERE correction != ''"
         )
+
+    def mentions(self) -> list[StoredMention]:
+        """Every mention as this transaction sees it, in article and text order."""
+        sql = f"SELECT {_MENTION_COLS} FROM mentions ORDER BY article_id, start"
+        rows = self._conn.execute(sql)
+        return [_mention(r) for r in rows]
+
+    def known_places(self, ids: Iterable[str]) -> set[str]:
+        """Which of ``ids`` have a place record, as this transaction sees it."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT id FROM places WHERE id IN ({marks})", chunk)
+            found.update(r[0] for r in rows)
+        return found
 
     def drop_unused_places(self) -> None:
         """Delete place records that no mention names or lists as a candidate."""

@@ -15,9 +15,26 @@ def test_main_runs_app_py_with_the_given_options(monkeypatch: pytest.MonkeyPatch
     seen: list[list[str]] = []
     monkeypatch.setattr(cli, "main", lambda: seen.append(list(sys.argv)))
     monkeypatch.setattr(sys, "argv", ["geo.serve"])
+    monkeypatch.delenv("NEWS_ATLAS_HOST", raising=False)
     serve.main(["--server.port", "8599"])
-    assert seen == [["streamlit", "run", str(serve.APP), "--server.port", "8599"]]
+    app = str(serve.APP)
+    assert seen == [
+        ["streamlit", "run", app, "--server.port", "8599", "--server.address", "127.0.0.1"]
+    ]
     assert serve.APP.name == "app.py" and serve.APP.is_file()
+
+
+def test_it_serves_on_news_atlas_host_unless_the_command_line_names_an_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append(list(sys.argv)))
+    monkeypatch.setenv("NEWS_ATLAS_HOST", "0.0.0.0")
+    serve.main([])
+    serve.main(["--server.address=127.0.0.1"])
+    assert seen[0][-2:] == ["--server.address", "0.0.0.0"]
+    assert seen[1][-1] == "--server.address=127.0.0.1"
+    assert "0.0.0.0" not in seen[1]
 
 
 def test_preload_imports_the_page_libraries_but_not_streamlit() -> None:
