@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from geo import _fault, corrections, layers, routes, store
+from geo import _fault, corrections, layers, store
 from geo._lock import writer_lock
 from geo.corpus import passage_at, passages, read_corpus
 from geo.errors import DataFileError
@@ -170,6 +170,8 @@ def _route_pairs(
         raise DataFileError(f"routes file {str(path)!r} is missing; restore it from git")
     from shapely.geometry import mapping  # noqa: PLC0415  (only when routes are redrawn)
 
+    from geo import routes  # noqa: PLC0415  (pyproj, shapely, yaml: only when redrawn)
+
     frame = routes.build_routes(path, parser.gazetteer, texts)
     pairs = []
     for row in frame.to_dict(orient="records"):
@@ -188,6 +190,8 @@ def _route_pairs(
 
 
 def _claim(path: Path, parser: Geoparser, texts: Mapping[str, str]) -> dict[str, Any]:
+    from geo import routes  # noqa: PLC0415
+
     raw = routes.read_routes_file(path)
     if "claim_check" not in raw:
         return {"rows": []}

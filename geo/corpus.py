@@ -9,6 +9,7 @@ or the whole stem when there is none.  ``articles.toml`` beside the texts adds m
 
 from __future__ import annotations
 
+import collections
 import datetime
 import hashlib
 import itertools
@@ -169,7 +170,7 @@ def read_corpus(folder: Path) -> tuple[list[Article], list[str]]:
         where = f"{str(meta_path)!r} entry [{art_id!r}]"
         articles.append(make_article(art_id, text, check_metadata(entry, where) if entry else None))
     ids = [a.id for a in articles]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    dupes = sorted(i for i, n in collections.Counter(ids).items() if n > 1)
     if dupes:
         raise BadInput(f"article ids {dupes!r} occur twice in {str(folder)!r}; rename the files")
     return articles, skipped

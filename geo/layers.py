@@ -66,8 +66,12 @@ def _point(lat: float, lon: float) -> dict[str, Any]:
 
 def feature_collection(features: Sequence[Mapping[str, Any]]) -> str:
     """RFC 7946 GeoJSON text, one feature per line (diffable, streamable)."""
-    lines = ",\n".join(_dumps(f) for f in features)
-    return f'{{"type":"FeatureCollection","features":[\n{lines}\n]}}\n'
+    return _collection([_dumps(f) for f in features])
+
+
+def _collection(lines: Sequence[str]) -> str:
+    body = ",\n".join(lines)
+    return f'{{"type":"FeatureCollection","features":[\n{body}\n]}}\n'
 
 
 def place_features(
@@ -101,25 +105,6 @@ def _by_mentions(feature: Mapping[str, Any]) -> tuple[int, str]:
     return (-int(props["mentions"]), str(props["name"]))
 
 
-def mention_features(
-    mentions: Sequence[StoredMention], places: Mapping[str, Place]
-) -> list[dict[str, Any]]:
-    """One feature per placed mention, in article and text order."""
-    out = []
-    for m in mentions:
-        p = places.get(m.place_id) if m.place_id else None
-        if p is None:
-            continue
-        props = {
-            "place_id": p.id, "name": p.name, "kind": p.kind, "article_id": m.article_id,
-            "start": m.start, "end": m.end, "text": m.text, "passage_start": m.passage_start,
-            "passage_end": m.passage_end, "confidence": m.confidence,
-            "correction": m.correction,
-        }  # fmt: skip
-        out.append({"type": "Feature", "properties": props, "geometry": _point(p.lat, p.lon)})
-    return out
-
-
 def article_records(articles: Sequence[Article]) -> list[dict[str, object]]:
     """Article metadata and text, as ``articles.json`` holds them."""
     return [
@@ -131,8 +116,8 @@ def article_records(articles: Sequence[Article]) -> list[dict[str, object]]:
 
 def layer_files(st: Store) -> dict[str, str]:
     """Every layer file's text, from one committed state of the store."""
-    mentions = st.mentions()
-    places = st.places(m.place_id for m in mentions if m.place_id)
+    mentions = st.mentions(candidates=False)
+    places = st.places({m.place_id for m in mentions if m.place_id})
     full = st.articles(with_text=True)
     dates = {a.id: a.date for a in full}
     route_features = [
@@ -140,7 +125,7 @@ def layer_files(st: Store) -> dict[str, str]:
     ]
     return {
         "places.geojson": feature_collection(place_features(mentions, places, dates)),
-        "mentions.geojson": feature_collection(mention_features(mentions, places)),
+        "mentions.geojson": _collection(st.mention_features()),
         "routes.geojson": feature_collection(route_features),
         "articles.json": _dumps(article_records(full), indent=1) + "\n",
         "claim_check.json": _dumps(st.claim(), indent=1) + "\n",

@@ -103,6 +103,8 @@ def _article(row: Sequence[Any], text: str = "") -> Article:
 
 
 def _candidates(value: str) -> tuple[str, ...]:
+    if not value:
+        return ()
     try:
         items = json.loads(value)
     except ValueError:
@@ -253,13 +255,31 @@ class Store:
             out.update((r[0], _place(r)) for r in rows)
         return out
 
-    def mentions(self, article_id: str | None = None) -> list[StoredMention]:
-        """The mentions of one article (or of all), in text order."""
+    def mentions(
+        self, article_id: str | None = None, *, candidates: bool = True
+    ) -> list[StoredMention]:
+        """The mentions of one article (or of all), in text order (``candidates=False``:
+        without their runner-ups, which are then not decoded)."""
         where, args = ("WHERE article_id = ?", (article_id,)) if article_id else ("", ())
+        cols = _MENTION_COLS if candidates else _MENTION_COLS.replace("candidates", "''")
         rows = self._conn.execute(
-            f"SELECT {_MENTION_COLS} FROM mentions {where} ORDER BY article_id, start", args
+            f"SELECT {cols} FROM mentions {where} ORDER BY article_id, start", args
         )
         return [_mention(r) for r in rows]
+
+    def mention_features(self) -> list[str]:
+        """Every placed mention as a GeoJSON Feature (JSON text, made by SQLite), in article
+        and text order: the mentions layer, written without a Python object per mention."""
+        sql = (
+            "SELECT json_object('type', 'Feature', 'properties', json_object("
+            "'place_id', p.id, 'name', p.name, 'kind', p.kind, 'article_id', m.article_id,"
+            " 'start', m.start, 'end', m.\"end\", 'text', m.text,"
+            " 'passage_start', m.passage_start, 'passage_end', m.passage_end,"
+            " 'confidence', m.confidence, 'correction', m.correction),"
+            " 'geometry', json_object('type', 'Point', 'coordinates', json_array(p.lon, p.lat)))"
+            " FROM mentions m JOIN places p ON p.id = m.place_id ORDER BY m.article_id, m.start"
+        )
+        return [row[0] for row in self._conn.execute(sql)]
 
     def mention_table(self) -> pd.DataFrame:
         """Every placed mention as a compact table for filtering and aggregation:
@@ -503,13 +523,11 @@ class StoreWriter:
 
     def drop_unused_places(self) -> None:
         """Delete place records that no mention names or lists as a candidate."""
-        used = {r[0] for r in self._conn.execute("SELECT place_id FROM mentions")}
-        used |= {r[0] for r in self._conn.execute("SELECT parsed_place_id FROM mentions")}
-        for (cands,) in self._conn.execute("SELECT candidates FROM mentions"):
-            used.update(_candidates(cands))
-        have = [r[0] for r in self._conn.execute("SELECT id FROM places")]
-        self._conn.executemany(
-            "DELETE FROM places WHERE id = ?", [(i,) for i in have if i not in used]
+        self._conn.execute(
+            "DELETE FROM places WHERE id NOT IN (SELECT place_id FROM mentions"
+            " WHERE place_id IS NOT NULL UNION SELECT parsed_place_id FROM mentions"
+            " WHERE parsed_place_id IS NOT NULL UNION SELECT j.value FROM mentions,"
+            " json_each(mentions.candidates) AS j)"
         )
 
     def put_routes(self, routes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]) -> None:

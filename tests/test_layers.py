@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from geo import layers
-from geo.model import Place, StoredMention
+from geo import layers, store
+from geo.model import Article, Place, StoredMention
 
 VLAD = Place("gn:2013348", "Vladivostok", "city", 43.1, 131.9, "RU", "geonames", 604901)
 RAJIN = Place("cur:rajin", "Rajin", "port", 42.25, 130.3, "KP", "curated", 100000)
@@ -45,12 +45,26 @@ def test_place_features_count_date_and_flag_corrections():
     assert feats[0]["geometry"] == {"type": "Point", "coordinates": [131.9, 43.1]}, "lon, lat"
 
 
-def test_mention_features_skip_unplaced_and_keep_offsets():
-    feats = layers.mention_features(MENTIONS, PLACES)
-    assert len(feats) == 4
+def test_the_store_writes_mention_features_skipping_unplaced(tmp_path):
+    path = tmp_path / "atlas.sqlite"
+    nasty = 'He said "it\'s `fine`" </script> ‘Hokkaidō’ \\ \u2028'
+    with store.write(path) as w:
+        w.put_places(PLACES.values())
+        for art_id in ("000", "001"):
+            w.put_article(
+                Article(art_id, nasty * 10, title=nasty), content_hash="h", parsed_with="k",
+                passages=[], mentions=[m for m in MENTIONS if m.article_id == art_id],
+            )  # fmt: skip
+    with store.Store(path) as st:
+        lines = st.mention_features()
+    feats = [json.loads(line) for line in lines]
+    assert len(feats) == 4, "the unplaced mention is left out"
     props = feats[2]["properties"]
     assert (props["article_id"], props["start"], props["end"]) == ("000", 60, 65)
     assert props["correction"] == "c1" and props["passage_end"] == 200
+    assert feats[0]["geometry"] == {"type": "Point", "coordinates": [131.9, 43.1]}, "lon, lat"
+    text = layers._collection(lines)
+    assert len(json.loads(text)["features"]) == 4
 
 
 def test_feature_collection_is_valid_geojson_with_unicode():
@@ -68,7 +82,7 @@ def test_feature_collection_is_valid_geojson_with_unicode():
 def test_nan_is_refused_not_written_as_invalid_json():
     bad = [mention("000", 0, VLAD, conf=float("nan"))]
     with pytest.raises(ValueError, match="not JSON compliant"):
-        layers.feature_collection(layers.mention_features(bad, PLACES))
+        layers.feature_collection(layers.place_features(bad, PLACES, DATES))
 
 
 def files(tag: str) -> dict[str, str]:
