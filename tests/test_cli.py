@@ -154,6 +154,17 @@ BAD_LINES = [
         id="not-utf8",
     ),
     pytest.param(b'{"id": 1, "text": "cut', "line 1", "not valid JSON", id="truncated"),
+    pytest.param(
+        b'{"id": 1, "text": "ok"}\n{"id": "\\ud800", "text": "Rajin"}\n',
+        "line 2",
+        "'id' has a lone surrogate '\\ud800'",
+        id="id-lone-surrogate",
+    ),
+    pytest.param(b'{"id": NaN, "text": "ok"}\n', "line 1", "'id' nan", id="id-nan"),
+    pytest.param(b'{"id": Infinity, "text": "ok"}\n', "line 1", "'id' inf", id="id-infinity"),
+    pytest.param(
+        b'{"id": 1, "text": "Rajin \\udc00"}\n', "line 1", "'text' has a lone", id="text-surrogate"
+    ),
 ]
 
 
