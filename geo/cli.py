@@ -24,7 +24,15 @@ from geo._atomic import AtomicFile
 from geo._progress import Progress
 from geo.errors import BadInput, GeoError
 from geo.geocode import online_fallback
-from geo.parallel import Chunk, ChunkResult, local_client, parse_chunks, read_chunks, remote_client
+from geo.parallel import (
+    Chunk,
+    ChunkResult,
+    local_client,
+    parse_chunks,
+    read_chunks,
+    remote_client,
+    warm_workers,
+)
 from geo.parser import Geoparser, load_parser
 
 if TYPE_CHECKING:
@@ -200,14 +208,11 @@ def _engine(args: argparse.Namespace) -> Iterator[tuple[Client | None, Geoparser
             "NEWS_ATLAS_ONLINE=1 works in one process only (the online geocoder's rate limit "
             "is per process): unset it, or drop --workers/--scheduler"
         )
-    if args.scheduler is not None:
-        with remote_client(args.scheduler) as client:
-            yield client, None
-        return
-    # Load once here: reports missing data before any worker starts, and builds the index
-    # cache once, so that the workers only read it.
-    load_parser(cfg.data_dir, cache_dir=cfg.cache_dir)
-    with local_client(args.workers) as client:
+    connect = (
+        remote_client(args.scheduler) if args.scheduler is not None else local_client(args.workers)
+    )
+    with connect as client:
+        warm_workers(client)
         yield client, None
 
 

@@ -309,6 +309,28 @@ def _batches(items: Iterable[tuple[str, str]], size: int) -> Iterator[tuple[tupl
 # --------------------------------------------------------------------------- clusters
 
 
+def _load_worker_parser() -> None:
+    worker_parser()
+
+
+def warm_workers(client: Client) -> int:
+    """Load the parser on every worker of ``client`` now; return the number of workers.
+
+    One worker goes first, so that a cold gazetteer index is built once (the others then
+    read it), and a worker that lacks the data reports it here, before any input is read.
+    """
+    workers = sorted(client.scheduler_info()["workers"])
+    if not workers:
+        raise BadInput("the Dask cluster has no workers: start some with `dask worker ADDRESS`")
+    for group in (workers[:1], workers[1:]):
+        futures = [
+            client.submit(_load_worker_parser, workers=[w], pure=False, allow_other_workers=False)
+            for w in group
+        ]
+        client.gather(futures)  # type: ignore[no-untyped-call]
+    return len(workers)
+
+
 @contextlib.contextmanager
 def local_client(workers: int) -> Iterator[Client]:
     """A ``distributed.Client`` on a new cluster of ``workers`` processes on 127.0.0.1.
@@ -329,6 +351,8 @@ def local_client(workers: int) -> Iterator[Client]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # no dashboard; the scheduler's small HTTP server (health) on a free local port
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,  # type: ignore[no-untyped-call]

@@ -80,6 +80,8 @@ def cluster() -> Iterator[Client]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # no dashboard; the scheduler's small HTTP server (health) on a free local port
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.CRITICAL,
         ) as lc,
         Client(lc) as client,
@@ -356,6 +358,13 @@ def test_bad_arguments(corpus, capsys, args, problem):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and problem in err and err.count("\n") == 1
+
+
+def test_a_worker_without_data_is_a_clean_error(corpus, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("NEWS_ATLAS_DATA", str(tmp_path / "no-data"))  # the workers inherit it
+    assert cli.main(["parse", "--jsonl", str(corpus), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "no-data" in err and err.count("\n") == 1
 
 
 def test_online_fallback_refuses_to_run_on_a_cluster(corpus, capsys, monkeypatch):
