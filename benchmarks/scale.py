@@ -20,8 +20,10 @@ corpora are written to a temporary folder (``--tmp``) and deleted afterwards.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import random
 import re
 import shutil
@@ -78,6 +80,7 @@ def run(corpus: Path, out: Path, extra: list[str]) -> dict[str, object]:
         [*cmd, *extra, "--progress"], cwd=ROOT, stderr=subprocess.PIPE, text=True
     )
     peaks: dict[int, float] = {}
+    cpu: dict[int, float] = {}
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
         try:
@@ -88,6 +91,9 @@ def run(corpus: Path, out: Path, extra: list[str]) -> dict[str, object]:
             mb = vmhwm_mb(p.pid)
             if mb is not None:
                 peaks[p.pid] = max(peaks.get(p.pid, 0.0), mb)
+            with contextlib.suppress(psutil.Error):
+                times = p.cpu_times()
+                cpu[p.pid] = times.user + times.system
         time.sleep(0.5)
     _, err = proc.communicate()
     wall = time.perf_counter() - start
@@ -96,7 +102,14 @@ def run(corpus: Path, out: Path, extra: list[str]) -> dict[str, object]:
     summary = err.rsplit("\x1b[K", 1)[-1].strip()  # the line after the progress bar
     client = peaks.pop(proc.pid, 0.0)
     workers = sorted((mb for mb in peaks.values() if mb > 100), reverse=True)  # not helpers
-    return {"wall": wall, "summary": summary, "client_mb": client, "worker_mb": workers}
+    return {
+        "wall": wall,
+        "summary": summary,
+        "client_mb": client,
+        "worker_mb": workers,
+        "client_cpu": cpu.pop(proc.pid, 0.0),
+        "worker_cpu": sum(cpu.values()),
+    }
 
 
 def digest(path: Path) -> str:
@@ -128,7 +141,9 @@ def bench(corpus: Path, mb: float, n: int, tmp: Path, configs: dict[str, list[st
         print(
             f"{n:>7,} articles ({mb:.0f} MB text) | {label:<20} | {wall:6.1f} s wall "
             f"| {mb / wall:5.2f} MB/s | {n / wall:6.0f} art/s | x{base / wall:.2f} "
-            f"| client peak {r['client_mb']:.0f} MB | worker peaks {workers} MB"
+            f"| client peak {r['client_mb']:.0f} MB | worker peaks {workers} MB "
+            f"| CPU s client {r['client_cpu']:.1f}, others {r['worker_cpu']:.1f} "
+            f"| load {os.getloadavg()[0]:.1f}"
         )
         print(f"        summary: {r['summary']}")
     print(f"        outputs identical: {'yes' if len(digests) == 1 else 'NO'}", flush=True)
