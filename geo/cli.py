@@ -70,7 +70,23 @@ def _jobs(patterns: Sequence[str], out: str | None) -> list[_Job]:
     paths = _expand(patterns)
     if len(paths) == 1 and not any(glob.has_magic(p) for p in patterns):
         src = paths[0]
-        return [_Job(src, "stdin" if src == "-" else repr(src), Path(out) if out else None)]
+        jobs = [_Job(src, "stdin" if src == "-" else repr(src), Path(out) if out else None)]
+    else:
+        jobs = _folder_jobs(paths, out)
+    for job in jobs:
+        if job.out and job.src != "-" and _same_file(job.out, Path(job.src)):
+            raise BadInput(f"the output for {job.src!r} would overwrite it: choose another --out")
+    return jobs
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _folder_jobs(paths: list[str], out: str | None) -> list[_Job]:
     if out is None:
         raise BadInput("several inputs (or a pattern) need --out FOLDER for their outputs")
     if "-" in paths:

@@ -351,6 +351,8 @@ def test_unreachable_or_bad_scheduler_is_a_clean_error(corpus, capsys):
         (["--jsonl", "{corpus}", "{corpus}", "--out", "x"], "outputs would collide"),
         (["--jsonl", "{corpus}", "-", "--out", "x"], "stdin (-) cannot"),
         (["--jsonl", "{corpus}", "--workers", "0"], "at least one worker"),
+        (["--jsonl", "{corpus}", "--out", "{corpus}"], "would overwrite it"),
+        (["--jsonl", "{corpus.parent}/*.jsonl", "--out", "{corpus.parent}"], "would overwrite"),
     ],
 )
 def test_bad_arguments(corpus, capsys, args, problem):
