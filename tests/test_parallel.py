@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import logging
 import os
 import random
 import signal
@@ -20,8 +19,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from geo import cli, parallel
 from geo.errors import BadInput
@@ -72,20 +72,9 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Client]:
-    """A scheduler and two worker processes on 127.0.0.1, shared by the module."""
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # no dashboard; the scheduler's small HTTP server (health) on a free local port
-            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.CRITICAL,
-        ) as lc,
-        Client(lc) as client,
-    ):
+    """A scheduler and two worker processes on 127.0.0.1 (as ``--workers 2`` starts them),
+    shared by the module."""
+    with parallel.local_client(2) as client:
         yield client
 
 
@@ -325,6 +314,11 @@ def test_a_killed_worker_loses_and_duplicates_nothing(cluster, corpus, tmp_path)
     assert sum(r.articles for r in [first, *rest]) == reference.count(b"\n")
     cluster.wait_for_workers(2, timeout=120)  # the nanny restarts it, for the next tests
     assert pid not in cluster.run(os.getpid).values()
+
+
+def test_local_workers_do_not_profile(cluster):
+    flags = cluster.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(flags.values()) == [False, False]
 
 
 def test_worker_parser_is_loaded_once_per_process(cluster):
