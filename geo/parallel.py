@@ -331,7 +331,15 @@ def warm_workers(client: Client) -> int:
             client.submit(_load_worker_parser, workers=[w], pure=False, allow_other_workers=False)
             for w in group
         ]
-        client.gather(futures)  # type: ignore[no-untyped-call]
+        try:
+            client.gather(futures)  # type: ignore[no-untyped-call]
+        except (RuntimeError, ImportError) as err:  # geo (or dask) missing or different there
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise BadInput(
+                f"the Dask cluster cannot run News Atlas tasks ({first}): the scheduler and "
+                "every worker need this project importable (start them from its checkout or "
+                "with PYTHONPATH set to it) and the same dask and distributed versions"
+            ) from err
     return len(workers)
 
 

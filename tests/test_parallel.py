@@ -8,6 +8,7 @@ for byte.  One cluster serves the whole module.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import dask
 import pytest
+from conftest import free_port
 from distributed import Client
 
 from geo import cli, parallel
@@ -325,6 +327,56 @@ def test_worker_parser_is_loaded_once_per_process(cluster):
     ids = cluster.run(lambda: id(parallel.worker_parser()))
     again = cluster.run(lambda: id(parallel.worker_parser()))
     assert ids == again and len(ids) == 2
+
+
+@contextlib.contextmanager
+def dask_cli_cluster(log: Path, *, scheduler_env: dict[str, str]) -> Iterator[str]:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, as the README runs them
+    on a real cluster; yield the scheduler's address once a worker has joined."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    port = address.rsplit(":", 1)[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    dask_cmd = [sys.executable, "-m", "dask"]
+    with log.open("wb") as out:
+        procs = [
+            subprocess.Popen(
+                [*dask_cmd, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"],
+                cwd=log.parent, env=scheduler_env, stdout=out, stderr=out,
+            ),
+            subprocess.Popen(
+                [*dask_cmd, "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
+                 "--nthreads", "1", "--no-dashboard"],
+                cwd=log.parent, env=env, stdout=out, stderr=out,
+            ),
+        ]  # fmt: skip
+        try:
+            with Client(address, timeout=60) as client:
+                client.wait_for_workers(1, timeout=60)
+            yield address
+        finally:
+            for proc in reversed(procs):
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def test_dask_command_line_cluster(corpus, tmp_path):
+    reference = one_process(corpus, tmp_path / "one.jsonl")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with dask_cli_cluster(tmp_path / "dask.log", scheduler_env=env) as address:
+        out = tmp_path / "out.jsonl"
+        done = python_m_geo("--jsonl", str(corpus), "--out", str(out), "--scheduler", address)
+        assert done.returncode == 0, done.stderr.decode()
+        assert out.read_bytes() == reference
+
+
+def test_a_scheduler_without_the_project_is_a_clean_error(corpus, tmp_path, capsys):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # cwd: tmp_path, no geo
+    with dask_cli_cluster(tmp_path / "dask.log", scheduler_env=env) as address:
+        status = cli.main(["parse", "--jsonl", str(corpus), "--scheduler", address])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: the Dask cluster cannot run News Atlas tasks")
+    assert "PYTHONPATH" in err
 
 
 # --------------------------------------------------------------------------- the command line
