@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -307,3 +309,27 @@ def test_unwritable_layers_folder_is_a_clean_error(env, tmp_path, capsys, monkey
     assert cli.main(["build"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_killed_parse_leaves_the_old_output_whole(env, tmp_path, sig):
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous result\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "geo", "parse", "--jsonl", "-", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    assert proc.stdin is not None
+    proc.stdin.write(jsonl(RECORDS).encode("utf-8"))
+    proc.stdin.flush()  # stdin stays open: the run is under way, its output half written
+    for _ in range(2400):  # until the temporary output exists (bounded: 2 minutes)
+        if list(tmp_path.glob(".out.jsonl.*.tmp")) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == (143 if sig == signal.SIGTERM else -signal.SIGKILL)
+    proc.stdin.close()
+    if proc.stderr:
+        proc.stderr.close()
+    assert out.read_text(encoding="utf-8") == "previous result\n"
+    if sig == signal.SIGTERM:  # cleaned up; a SIGKILL can leave the hidden temporary file
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
