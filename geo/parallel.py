@@ -28,10 +28,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from geo import settings as settings_mod
-from geo.errors import BadInput
+from geo.errors import BadInput, GeoError
 from geo.model import Mention, Resolution
 from geo.parser import Geoparser, load_parser, parse_record
 
@@ -243,12 +243,25 @@ def ordered_map(
         for item in items:
             pending.append(client.submit(fn, item, pure=False))
             if len(pending) >= limit:
-                yield pending.popleft().result()  # type: ignore[attr-defined]
+                yield _result(pending.popleft())
         while pending:
-            yield pending.popleft().result()  # type: ignore[attr-defined]
+            yield _result(pending.popleft())
     finally:
         for future in pending:
             future.cancel()  # type: ignore[attr-defined]
+
+
+def _result(future: Any) -> Any:
+    """The future's result; a task that killed every worker it ran on becomes a GeoError."""
+    from distributed import KilledWorker  # noqa: PLC0415
+
+    try:
+        return future.result()
+    except KilledWorker as err:
+        raise GeoError(
+            f"a task made every worker that ran it die ({err}): out of memory on a very "
+            "long line? give the workers more memory or split the input"
+        ) from err
 
 
 def parse_chunks(

@@ -17,6 +17,7 @@ import random
 import signal
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from conftest import free_port
 from distributed import Client
 
 from geo import cli, parallel
-from geo.errors import BadInput
+from geo.errors import BadInput, GeoError
 from geo.parallel import Chunk, parse_chunk, parse_chunks, parse_texts, read_chunks, read_line
 from geo.parser import Geoparser, load_parser, parse_record
 
@@ -425,3 +426,15 @@ def test_parse_record_is_what_the_output_holds(parser, corpus, tmp_path):
     out = one_process(corpus, tmp_path / "one.jsonl").decode("utf-8").splitlines()
     first = seed_corpus()[0]
     assert json.loads(out[0]) == parse_record(parser, first["id"], str(first["text"]))
+
+
+def test_a_task_that_kills_its_workers_is_a_clean_error():
+    from distributed import KilledWorker
+
+    class Doomed:
+        def result(self):
+            worker = types.SimpleNamespace(address="tcp://127.0.0.1:1")
+            raise KilledWorker("parse_chunk-123", worker, 3)
+
+    with pytest.raises(GeoError, match=r"every worker that ran it die.*parse_chunk-123"):
+        parallel._result(Doomed())
