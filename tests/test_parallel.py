@@ -319,9 +319,9 @@ def test_a_killed_worker_loses_and_duplicates_nothing(cluster, corpus, tmp_path)
     assert pid not in cluster.run(os.getpid).values()
 
 
-def test_local_workers_do_not_profile(cluster):
-    flags = cluster.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
-    assert list(flags.values()) == [False, False]
+def test_local_workers_run_with_the_quiet_settings(cluster):
+    for key, value in parallel.WORKER_CONFIG.items():
+        assert list(cluster.run(dask.config.get, key).values()) == [value, value]
 
 
 def test_worker_parser_is_loaded_once_per_process(cluster):
