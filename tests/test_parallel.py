@@ -371,7 +371,10 @@ def test_dask_command_line_cluster(corpus, tmp_path):
 
 
 def test_a_scheduler_without_the_project_is_a_clean_error(corpus, tmp_path, capsys):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # cwd: tmp_path, no geo
+    elsewhere = tmp_path / "elsewhere"  # a `geo` that is not this project shadows any install
+    (elsewhere / "geo").mkdir(parents=True)
+    (elsewhere / "geo" / "__init__.py").write_text("raise ImportError('another geo')\n")
+    env = {**os.environ, "PYTHONPATH": str(elsewhere)}
     with dask_cli_cluster(tmp_path / "dask.log", scheduler_env=env) as address:
         status = cli.main(["parse", "--jsonl", str(corpus), "--scheduler", address])
     err = capsys.readouterr().err
