@@ -22,10 +22,23 @@ BASEMAP_URL = "/app/static/basemap"
 st.set_page_config(page_title="News Atlas", page_icon="🗺️", layout="wide")
 
 
-@st.cache_resource(show_spinner="Building the map layers from the articles…", max_entries=1)
-def _layers(_cfg: settings.Settings, data_dir: str, stamp: object) -> Layers:
-    dashboard.ensure_layers(_cfg)
-    return dashboard.load_layers(dashboard.layers_dir(_cfg))
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _layers(store_file: str, version: int) -> Layers:
+    return dashboard.load_layers(Path(store_file))
+
+
+def _atlas(cfg: settings.Settings) -> Layers:
+    """The atlas as last committed (built first on a fresh clone)."""
+    version = dashboard.data_version(cfg)
+    if version is None:
+        from geo.build import ensure_built  # noqa: PLC0415  (only a fresh clone needs it)
+
+        with st.spinner("Building the atlas from the articles…"):
+            report = ensure_built(cfg)
+        for warning in report.warnings if report else ():
+            st.warning(warning)
+        version = dashboard.data_version(cfg) or 0
+    return _layers(str(dashboard.store_file(cfg)), version)
 
 
 @st.cache_resource(show_spinner=False)
@@ -103,16 +116,28 @@ def _map(lay: Layers, places: Any, filters: Filters, cluster: bool) -> None:
         st.session_state.selection = clicked
 
 
-def _panel(lay: Layers) -> None:
+def _more() -> None:
+    st.session_state.panel_limit = _limit() + dashboard.PANEL_PAGE
+
+
+def _limit() -> int:
+    return int(st.session_state.get("panel_limit", dashboard.PANEL_PAGE))
+
+
+def _panel(lay: Layers, filters: Filters) -> None:
     sel = st.session_state.get("selection")
+    if sel != st.session_state.get("panel_for"):  # a new selection starts at the first page
+        st.session_state.panel_for, st.session_state.panel_limit = sel, dashboard.PANEL_PAGE
     if sel is None:
         st.info("Click a place or a route on the map, or find a place in the sidebar.")
         return
     if sel.kind == "route":
         st.markdown(dashboard.route_panel_html(lay, sel.id), unsafe_allow_html=True)
         return
-    panel = dashboard.place_panel(lay, sel.id)
+    panel = dashboard.place_panel(lay, sel.id, articles=filters.articles, limit=_limit())
     st.markdown(dashboard.place_panel_html(panel), unsafe_allow_html=True)
+    if panel.passages > len(panel.contexts):
+        st.button("More passages", key="more_passages", on_click=_more)
     if panel.others:
         names = dict(panel.others)
         st.selectbox(
@@ -173,7 +198,7 @@ def main() -> None:
     """The page."""
     st.session_state.runs = st.session_state.get("runs", 0) + 1
     cfg = _cfg()
-    lay = _layers(cfg, str(cfg.data_dir), dashboard.layers_stamp(cfg))
+    lay = _atlas(cfg)
     st.session_state.layers = lay
     dashboard.forget_stale(st.session_state, lay)
     filters, cluster = _sidebar(lay)
@@ -184,7 +209,7 @@ def main() -> None:
         st.caption(f"{len(places)} places · {len(routes)} routes · offline base map")
         _map(lay, places, filters, cluster)
     with right:
-        _panel(lay)
+        _panel(lay, filters)
     reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])
     with reader:
         _reader(lay)

@@ -5,12 +5,10 @@ Run: ``.venv/bin/python benchmarks/routes.py``
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:

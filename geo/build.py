@@ -1,124 +1,370 @@
-"""``python -m geo build``: articles -> GeoJSON layers under ``data/layers/``.
+"""``python -m geo build``: the article folder -> the atlas store -> the GeoJSON layers.
 
-Everything is computed in memory first (geoparse, routes, claim check); only then are the
-files written, each atomically.  A bad article, routes file or gazetteer entry therefore
-fails the build with a clear message and leaves the last good layers untouched.  Running
-the build twice on the same input writes the same bytes.
+A build is incremental and all or nothing:
+
+1. It takes the atlas's write lock (:mod:`geo._lock`): one writer at a time; a second build
+   stops at once with a message naming the running one (or waits, with ``wait=True``).
+2. It reads and checks every article, then parses only the new or changed ones: an
+   article is kept as stored when its content hash and the parser's version key (the
+   gazetteer, curated and recognizer files and the parser's code) are both unchanged.
+   Routes are redrawn only when the routes file, the version key or a quoted article
+   changed.
+3. It writes everything in one store transaction (:mod:`geo.store`): readers see the old
+   atlas until the commit, and a kill before it leaves the old atlas as it was.
+4. It publishes the layers from the committed store as one new set, switched to in one
+   atomic step (:func:`geo.layers.publish`).  A kill after the commit and before the
+   switch leaves the old set published; the next build sees that and publishes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from geo import layers, routes
-from geo.corpus import load_articles
+from geo import _fault, layers, routes, store
+from geo._lock import writer_lock
+from geo.corpus import passage_at, passages, read_corpus
+from geo.errors import DataFileError
 from geo.geocode import online_fallback
-from geo.model import Article, Resolution
+from geo.model import Article, Mention, Place, Resolution, StoredMention
 from geo.parser import Geoparser, load_parser
 from geo.settings import Settings
 
-LAYERS_DIR = "layers"
 ROUTES_FILE = "routes.yaml"
-FILES = (
-    "places.geojson",
-    "mentions.geojson",
-    "routes.geojson",
-    "articles.json",
-    "claim_check.json",
-)
+#: Folders of ``data/`` whose files a parse depends on.
+PARSER_DATA = ("gazetteer", "recognizer")
+#: Modules whose code a parse depends on.
+PARSER_CODE = ("corpus", "gazetteer", "recognize", "resolve", "parser", "geocode", "model")
+_GEO = Path(__file__).resolve().parent
+
+#: Parses articles: ``(id, text)`` pairs in, ``(resolved, unplaced)`` per article out, in order.
+ParseMany = Callable[[Sequence[tuple[str, str]]], Iterable[tuple[list[Resolution], list[Mention]]]]
 
 
 @dataclass(frozen=True, slots=True)
 class BuildReport:
-    """What a build wrote."""
+    """What a build did."""
 
     out_dir: Path
     articles: int
     mentions: int
     places: int
     routes: int
-    warning: str = ""
+    parsed: int = 0
+    removed: int = 0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def warning(self) -> str:
+        """All warnings in one line (empty when there are none)."""
+        return "; ".join(self.warnings)
 
     def __str__(self) -> str:
         text = (
             f"built {self.places} places from {self.mentions} mentions in {self.articles} "
-            f"articles, and {self.routes} routes -> {self.out_dir}"
+            f"articles ({self.parsed} parsed, {self.removed} removed), and {self.routes} "
+            f"routes -> {self.out_dir}"
         )
-        return f"{text}\nwarning: {self.warning}" if self.warning else text
+        return "\n".join([text, *(f"warning: {w}" for w in self.warnings)])
 
 
-def parse_articles(articles: Sequence[Article], parser: Geoparser) -> dict[str, list[Resolution]]:
-    """Geoparse every article; returns resolutions by article id."""
-    return {a.id: parser.parse(a.text, article_id=a.id) for a in articles}
+def content_hash(article: Article) -> str:
+    """The SHA-256 of an article's text: a changed text is parsed again."""
+    return hashlib.sha256(article.text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _titled_quotes(quotes_json: str, articles: Sequence[Article]) -> str:
-    """A route's quotes with the title of the article each comes from."""
+def version_key(data_dir: Path, *, online: bool = False) -> str:
+    """A key over everything a parse depends on besides the text: the gazetteer, curated
+    and recognizer files, the parser's code, and whether the online fallback is on."""
+    digest = hashlib.sha256(b"news-atlas-parser\0" + (b"online" if online else b"offline"))
+    files = [p for d in PARSER_DATA for p in sorted((data_dir / d).rglob("*")) if p.is_file()]
+    files += [_GEO / f"{name}.py" for name in PARSER_CODE]
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:32]
+
+
+def stored_mentions(
+    article: Article, resolved: Sequence[Resolution], unplaced: Sequence[Mention]
+) -> list[StoredMention]:
+    """The store's mentions of one parsed article (placed and unplaced), in text order."""
+    sents = passages(article)
+    out = []
+    for res in resolved:
+        m = res.mention
+        out.append(_stored(sents, m, res.place.id, res.confidence, res.alternatives))
+    out += [_stored(sents, m, None, 0.0, ()) for m in unplaced]
+    return sorted(out, key=lambda s: (s.start, s.end))
+
+
+def _stored(
+    sents: list[Any], m: Mention, place_id: str | None, conf: float, alts: Sequence[Place]
+) -> StoredMention:
+    sent = passage_at(sents, m.start)
+    p_start, p_end = (sent.start, sent.end) if sent else (m.start, m.end)
+    return StoredMention(
+        article_id=m.article_id, start=m.start, end=m.end, text=m.text,
+        passage_start=p_start, passage_end=p_end, place_id=place_id,
+        confidence=round(float(conf), 4), candidates=tuple(a.id for a in alts),
+        parsed_place_id=place_id,
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Parser:
+    """Loads the geoparser on first use: a build with nothing to parse never loads it."""
+
+    cfg: Settings
+    _parser: Geoparser | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self) -> Geoparser:
+        if self._parser is None:
+            fallback = online_fallback(self.cfg)
+            self._parser = load_parser(
+                self.cfg.data_dir, cache_dir=self.cfg.cache_dir, fallback=fallback
+            )
+        return self._parser
+
+    def parse_many(
+        self, items: Sequence[tuple[str, str]]
+    ) -> Iterable[tuple[list[Resolution], list[Mention]]]:
+        parser = self.get()
+        for art_id, text in items:
+            yield parser.parse_all(text, article_id=art_id)
+
+    def finish(self) -> None:
+        fallback = self._parser.fallback if self._parser else None
+        error = getattr(fallback, "error", None)
+        if error:
+            self.warnings.append(f"{error} (built offline)")
+
+
+def _routes_key(data_dir: Path, key: str, hashes: Mapping[str, str]) -> str:
+    """A key over what the routes depend on: the routes file, the parser version and the
+    texts of the articles the routes file quotes."""
+    path = data_dir / ROUTES_FILE
+    raw = path.read_bytes() if path.is_file() else b""
+    quoted = sorted(i for i in hashes if f'"{i}"'.encode() in raw or f"'{i}'".encode() in raw)
+    digest = hashlib.sha256(raw + key.encode())
+    for art_id in quoted:
+        digest.update(f"{art_id}\0{hashes[art_id]}\0".encode())
+    return digest.hexdigest()[:32]
+
+
+def _route_pairs(
+    data_dir: Path, parser: Geoparser, articles: Sequence[Article]
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], dict[str, Any], list[str]]:
+    """The routes as (properties, geometry) pairs, the claim check, and warnings."""
+    texts = {a.id: a.text for a in articles}
     titles = {a.id: a.title for a in articles}
-    quotes = json.loads(quotes_json)
-    for q in quotes:
-        q["title"] = titles.get(str(q.get("article_id")), "")
-    return json.dumps(quotes, ensure_ascii=False, separators=(",", ":"))
+    path = data_dir / ROUTES_FILE
+    if not path.is_file():
+        raise DataFileError(f"routes file {str(path)!r} is missing; restore it from git")
+    from shapely.geometry import mapping  # noqa: PLC0415  (only when routes are redrawn)
+
+    frame = routes.build_routes(path, parser.gazetteer, texts)
+    pairs = []
+    for row in frame.to_dict(orient="records"):
+        geom = row.pop("geometry")
+        row["waypoints"] = json.loads(row["waypoints"])
+        row["quotes"] = [
+            {**q, "title": titles.get(str(q.get("article_id")), "")}
+            for q in json.loads(row["quotes"])
+        ]
+        pairs.append((row, dict(mapping(geom))))
+    skipped = frame.attrs.get("skipped", [])
+    notes = (
+        [f"left out {len(skipped)} routes whose articles are not in the corpus"] if skipped else []
+    )
+    return pairs, _claim(path, parser, texts), notes
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1) + "\n"
-
-
-def _claim_json(data_dir: Path, parser: Geoparser, texts: Mapping[str, str]) -> str:
-    raw = routes.read_routes_file(data_dir / ROUTES_FILE)
+def _claim(path: Path, parser: Geoparser, texts: Mapping[str, str]) -> dict[str, Any]:
+    raw = routes.read_routes_file(path)
     if "claim_check" not in raw:
-        return _json({"rows": []})
+        return {"rows": []}
     spec = routes.parse_claim_spec(raw)
     if spec.quote.article_id not in texts:  # a corpus without the claim's article
-        return _json({"rows": []})
+        return {"rows": []}
     routes.check_quote(spec.quote, texts, "claim_check")
     table = routes.claim_table(spec, parser.gazetteer.lookup)
-    return _json({
+    return {
         "claimed_share": spec.claimed_share,
         "arctic_via": spec.arctic_via,
         "suez_via": spec.suez_via,
         "quote": {"article_id": spec.quote.article_id, "text": spec.quote.text},
         "rows": table.to_dict(orient="records"),
-    })  # fmt: skip
-
-
-def build_files(
-    articles: Sequence[Article], parser: Geoparser, data_dir: Path
-) -> tuple[dict[str, str], BuildReport]:
-    """Compute the content of every layer file (no writing)."""
-    resolved = parse_articles(articles, parser)
-    texts = {a.id: a.text for a in articles}
-    places = layers.places_frame(articles, resolved)
-    mentions = layers.mentions_frame(articles, resolved)
-    route_frame = routes.build_routes(data_dir / ROUTES_FILE, parser.gazetteer, texts)
-    route_frame["quotes"] = [_titled_quotes(q, articles) for q in route_frame["quotes"]]
-    files = {
-        "places.geojson": layers.to_geojson(places),
-        "mentions.geojson": layers.to_geojson(mentions),
-        "routes.geojson": layers.to_geojson(route_frame),
-        "articles.json": _json(layers.articles_records(articles)),
-        "claim_check.json": _claim_json(data_dir, parser, texts),
     }
-    skipped = route_frame.attrs.get("skipped", [])
-    note = f"left out {len(skipped)} routes whose articles are not in the corpus" if skipped else ""
-    report = BuildReport(
-        data_dir / LAYERS_DIR, len(articles), len(mentions), len(places), len(route_frame), note
-    )
-    return files, report
 
 
-def build(cfg: Settings, *, seeds_dir: Path | None = None) -> BuildReport:
-    """Build the layers of the articles in ``seeds_dir`` (default: the settings' seeds)."""
-    articles = load_articles(seeds_dir or cfg.seeds_dir)
-    fallback = online_fallback(cfg)
-    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir, fallback=fallback)
-    files, report = build_files(articles, parser, cfg.data_dir)
-    layers.write_layers(report.out_dir, files)
-    if fallback and fallback.error:
-        notes = [report.warning, f"{fallback.error} (built offline)"]
-        report = replace(report, warning="; ".join(n for n in notes if n))
-    return report
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What the store holds before a build."""
+
+    hashes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    meta: Mapping[str, Article] = field(default_factory=dict)
+    routes_key: str = ""
+    build_id: str = ""
+
+
+def _read_state(path: Path) -> _State:
+    """Stored (hash, version) and metadata per article, the routes key and the build id."""
+    if not path.is_file():
+        return _State()
+    with store.Store(path) as st, st.snapshot():
+        meta = {a.id: a for a in st.articles()}
+        return _State(st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"))
+
+
+def _usable_state(path: Path) -> tuple[_State, list[str]]:
+    """The store's state; a store that cannot be read (a corrupt file, another schema) is
+    moved aside with a warning and built afresh: everything in it comes from the article
+    folder and the data files, so nothing is lost."""
+    try:
+        return _read_state(path), []
+    except (DataFileError, sqlite3.DatabaseError) as err:
+        aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{path}{suffix}")
+            if part.exists():
+                part.rename(f"{aside}{suffix}")
+        return _State(), [f"{err}: moved it to {str(aside)!r} and built the atlas afresh"]
+
+
+@dataclass(slots=True)
+class _Plan:
+    articles: list[Article]
+    todo: list[Article]
+    removed: list[str]
+    meta_changed: list[Article]
+    hashes: dict[str, str]
+    key: str
+    skipped: list[str]
+
+
+def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
+    articles, skipped = read_corpus(folder)
+    key = version_key(cfg.data_dir, online=cfg.online)
+    hashes = {a.id: content_hash(a) for a in articles}
+    todo = [a for a in articles if state.hashes.get(a.id) != (hashes[a.id], key)]
+    parsing = {a.id for a in todo}
+    retitled = [
+        a for a in articles if a.id not in parsing and state.meta.get(a.id) != replace(a, text="")
+    ]
+    removed = sorted(set(state.hashes) - set(hashes))
+    return _Plan(articles, todo, removed, retitled, hashes, key, skipped)
+
+
+def build(
+    cfg: Settings,
+    *,
+    seeds_dir: Path | None = None,
+    wait: bool = False,
+    parse_many: ParseMany | None = None,
+) -> BuildReport:
+    """Bring the store and the published layers up to date with the articles.
+
+    Parameters
+    ----------
+    cfg
+        Settings (data folder, cache, online fallback).
+    seeds_dir
+        The article folder (default: the settings' ``seeds_dir``).
+    wait
+        Wait for a running build instead of stopping with :class:`geo._lock.AtlasBusy`.
+    parse_many
+        Parses the changed articles (default: in this process); see :data:`ParseMany`.
+    """
+    with writer_lock(cfg.data_dir, "a build", wait=wait):
+        return _build_locked(cfg, seeds_dir or cfg.seeds_dir, parse_many)
+
+
+def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> BuildReport:
+    path = store.store_path(cfg.data_dir)
+    state, healed = _usable_state(path)
+    plan = _plan(cfg, folder, state)
+    plan.skipped[:0] = healed
+    build_id = state.build_id
+    lazy = _Parser(cfg)
+    parsed = []
+    if plan.todo:  # the parser (and its gazetteer) is loaded only when there is work
+        results = (parse_many or lazy.parse_many)([(a.id, a.text) for a in plan.todo])
+        parsed = list(zip(plan.todo, results, strict=True))
+    new_routes_key = _routes_key(cfg.data_dir, plan.key, plan.hashes)
+    route_data = None
+    if new_routes_key != state.routes_key:
+        route_data = _route_pairs(cfg.data_dir, lazy.get(), plan.articles)
+    lazy.finish()
+    _fault.point("parsed")
+    changed = bool(parsed or plan.removed or route_data or plan.meta_changed)
+    if changed or not layers.is_published(cfg.data_dir, build_id):
+        try:
+            build_id = _commit(path, plan, parsed, route_data, new_routes_key)
+        except sqlite3.Error as err:
+            raise DataFileError(f"cannot write the atlas store {str(path)!r}: {err}") from err
+        _fault.point("committed")
+        layers.publish(cfg.data_dir, _layer_files(path), name=build_id)
+    with store.Store(path) as st, st.snapshot():
+        counts = st.counts()
+        warnings = [*plan.skipped, *lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
+    return BuildReport(
+        layers.layers_dir(cfg.data_dir), counts["articles"], counts["mentions"],
+        counts["places"], counts["routes"], len(parsed), len(plan.removed), tuple(warnings),
+    )  # fmt: skip
+
+
+def _commit(
+    path: Path,
+    plan: _Plan,
+    parsed: Sequence[tuple[Article, tuple[list[Resolution], list[Mention]]]],
+    route_data: tuple[list[Any], dict[str, Any], list[str]] | None,
+    routes_key: str,
+) -> str:
+    """Write one build into the store in one transaction; returns its build id."""
+    with store.write(path) as w:
+        w.delete_articles(plan.removed)
+        for art in plan.meta_changed:
+            w.update_metadata(art)
+        for art, (resolved, unplaced) in parsed:
+            w.put_places(p for r in resolved for p in (r.place, *r.alternatives))
+            w.put_article(
+                art, content_hash=plan.hashes[art.id], parsed_with=plan.key,
+                passages=passages(art), mentions=stored_mentions(art, resolved, unplaced),
+            )  # fmt: skip
+        if route_data is not None:
+            pairs, claim, notes = route_data
+            w.put_routes(pairs)
+            w.set_meta("claim", json.dumps(claim, ensure_ascii=False))
+            w.set_meta("routes_key", routes_key)
+            w.set_meta("warnings", json.dumps(notes, ensure_ascii=False))
+        w.drop_unused_places()
+        build_id = str(int(w.meta("build_id", "0") or 0) + 1)
+        w.set_meta("build_id", build_id)
+        _fault.point("store-write")
+    return build_id
+
+
+def _layer_files(path: Path) -> dict[str, str]:
+    with store.Store(path) as st, st.snapshot():
+        return layers.layer_files(st)
+
+
+def ensure_built(cfg: Settings) -> BuildReport | None:
+    """Build the atlas when there is no committed build yet (a fresh clone), waiting for a
+    build already running; returns the report if this call built it."""
+    path = store.store_path(cfg.data_dir)
+    try:
+        if _read_state(path).build_id and layers.published_build(cfg.data_dir):
+            return None
+    except (DataFileError, sqlite3.DatabaseError):
+        pass  # the build moves it aside and says so
+
+    return build(cfg, wait=True)

@@ -271,7 +271,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from geo.build import build  # noqa: PLC0415  (heavy imports only for this command)
 
     cfg = settings_mod.load()
-    report = build(cfg, seeds_dir=Path(args.seeds) if args.seeds else None)
+    report = build(cfg, seeds_dir=Path(args.seeds) if args.seeds else None, wait=args.wait)
     print(report)
     return 0
 
@@ -312,6 +312,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_parse)
     b = sub.add_parser("build", help="build the GeoJSON layers from the articles")
     b.add_argument("--seeds", help="article folder (default: seeds/)")
+    b.add_argument("--wait", action="store_true", help="wait for a running build to finish")
     b.set_defaults(func=_cmd_build)
     return ap
 

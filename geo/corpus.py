@@ -7,6 +7,7 @@ or the whole stem when there is none.  ``articles.toml`` beside the texts adds m
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import re
 import tomllib
@@ -18,6 +19,12 @@ from geo.model import Article, Passage
 
 METADATA_FILE = "articles.toml"
 _FIELDS = ("title", "outlet", "author", "date", "url")
+#: Fields an ``articles.toml`` entry may have (``note`` is for the people who keep it).
+METADATA_FIELDS = (*_FIELDS, "date_approximate", "note")
+_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
+#: Bidirectional embedding, override and isolate controls: shown in a title or an outlet
+#: they would reorder the text around them (U+202E reverses what follows).
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
@@ -63,12 +70,47 @@ def read_metadata(path: Path) -> dict[str, dict[str, object]]:
     return data
 
 
+def plain(text: str) -> str:
+    """``text`` without bidirectional control characters (see :data:`BIDI_CONTROLS`)."""
+    return text.translate(BIDI_CONTROLS)
+
+
+def check_metadata(entry: Mapping[str, object], where: str) -> dict[str, object]:
+    """Validate one ``articles.toml`` entry; returns it with dates as ``YYYY[-MM[-DD]]``.
+
+    Raises
+    ------
+    DataFileError
+        Naming ``where`` (the file and entry), the field and what is wrong with it.
+    """
+    return {key: _field(key, value, where) for key, value in entry.items()}
+
+
+def _field(key: str, value: object, where: str) -> object:
+    if key not in METADATA_FIELDS:
+        raise DataFileError(f"{where}: unknown field {key!r}; use {', '.join(METADATA_FIELDS)}")
+    if key == "date_approximate":
+        if not isinstance(value, bool):
+            msg = f"{where}: field 'date_approximate' must be true or false, not {value!r}"
+            raise DataFileError(msg)
+        return value
+    if key == "date" and type(value) is datetime.date:  # an unquoted TOML date
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise DataFileError(f"{where}: field {key!r} must be a string, not {value!r}")
+    if key == "date" and value and not _DATE.fullmatch(value):
+        msg = f"{where}: field 'date' is {value!r}; write YYYY, YYYY-MM or YYYY-MM-DD"
+        raise DataFileError(msg)
+    return value
+
+
 def make_article(art_id: str, text: str, meta: Mapping[str, object] | None = None) -> Article:
-    """Build an :class:`Article` from its text and optional metadata."""
+    """Build an :class:`Article` from its text and optional (checked) metadata; bidi
+    control characters are removed from the metadata."""
     meta = meta or {}
-    values = {f: str(meta.get(f, "")) for f in _FIELDS}
+    values = {f: plain(str(meta.get(f, ""))) for f in _FIELDS}
     if not values["title"]:
-        values["title"] = first_line(text) or art_id
+        values["title"] = plain(first_line(text)) or art_id
     return Article(
         id=art_id,
         text=text,
@@ -87,20 +129,44 @@ def first_line(text: str, limit: int = 80) -> str:
 
 
 def load_articles(folder: Path) -> list[Article]:
-    """Load every ``*.txt`` in ``folder`` (sorted by name), with metadata where present."""
+    """Load every ``*.txt`` in ``folder`` (sorted by name), with metadata where present;
+    empty and binary files are left out (see :func:`read_corpus` for which)."""
+    return read_corpus(folder)[0]
+
+
+def read_corpus(folder: Path) -> tuple[list[Article], list[str]]:
+    """Every article of ``folder`` and a warning for each file left out.
+
+    A file that is empty (or only whitespace) or holds NUL bytes (not text) is left out
+    with a warning naming it; everything else that is wrong stops the load.
+
+    Raises
+    ------
+    BadInput
+        If the folder is missing, a file is not UTF-8, or two files share an id.
+    DataFileError
+        If ``articles.toml`` is malformed (naming the entry and field).
+    """
     if not folder.is_dir():
         raise BadInput(f"article folder {str(folder)!r} does not exist")
-    meta = read_metadata(folder / METADATA_FILE)
-    articles = []
+    meta_path = folder / METADATA_FILE
+    meta = read_metadata(meta_path)
+    articles, skipped = [], []
     for path in sorted(folder.glob("*.txt")):
         art_id = article_id(path)
+        text = _read_text(path)
+        if "\x00" in text or not text.strip():
+            what = "holds NUL bytes (not a text file)" if "\x00" in text else "is empty"
+            skipped.append(f"left out {str(path)!r}: it {what}")
+            continue
         entry = meta.get(art_id)
-        articles.append(make_article(art_id, _read_text(path), entry))
+        where = f"{str(meta_path)!r} entry [{art_id!r}]"
+        articles.append(make_article(art_id, text, check_metadata(entry, where) if entry else None))
     ids = [a.id for a in articles]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise BadInput(f"article ids {dupes!r} occur twice in {str(folder)!r}; rename the files")
-    return articles
+    return articles, skipped
 
 
 def _sentence_ends(text: str) -> Iterator[int]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -23,13 +23,13 @@ from typing import Any, TypeGuard
 import geopandas as gpd
 import pandas as pd
 
-from geo import build, layers, mapview, routes
-from geo.corpus import passage_at, passages
+from geo import layers, mapview, routes, store
 from geo.errors import DataFileError, UnknownPlace
 from geo.gazetteer import normalize
 from geo.mapview import GROUP_STYLES, clicked_place_id, clicked_route_id, esc
-from geo.model import Article, Passage
+from geo.model import KIND_GROUPS, Article, Excerpt, Place
 from geo.settings import Settings
+from geo.store import Store
 
 #: Kind group -> label, as the legend and the kind filter show them.
 GROUP_LABELS = {key: label for key, (label, _) in GROUP_STYLES.items()}
@@ -41,14 +41,22 @@ _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True, slots=True)
 class Layers:
-    """Everything the dashboard reads from ``data/layers``."""
+    """What the dashboard keeps in memory from one committed build of the store.
 
+    ``places`` has one row per mentioned place (its record, ``mentions``, ``articles``,
+    ``first_date``, ``last_date``, ``confidence``, ``passages``, and ``quotes``: the first
+    few :class:`~geo.model.Excerpt` for its popup); ``mentions`` one compact row per placed
+    mention (``article_id, place_id, name, start, end, passage_start, confidence, date``).
+    Article texts and the rest of a place's passages are read from the store on demand.
+    """
+
+    store: Path
+    build_id: int
     places: gpd.GeoDataFrame
-    mentions: gpd.GeoDataFrame
+    mentions: pd.DataFrame
     routes: gpd.GeoDataFrame
     map_routes: gpd.GeoDataFrame
     articles: Mapping[str, Article]
-    sentences: Mapping[str, tuple[Passage, ...]]
     claim: Mapping[str, Any]
 
 
@@ -95,94 +103,101 @@ class PlacePanel:
     mentions: int
     confidence: float
     source: str
-    alternatives: tuple[Mapping[str, Any], ...]
+    alternatives: tuple[Place, ...]
     contexts: tuple[Context, ...]
+    passages: int = 0
     others: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
 
 # -- loading ----------------------------------------------------------------------------------
 
+#: Quotes a popup shows; the side panel pages through the rest.
+POPUP_QUOTES = mapview.MAX_QUOTES
+#: Passages per page of the side panel.
+PANEL_PAGE = 20
 
-def layers_dir(cfg: Settings) -> Path:
-    """The folder the build writes to and the dashboard reads from."""
-    return cfg.data_dir / build.LAYERS_DIR
+
+def store_file(cfg: Settings) -> Path:
+    """The store the dashboard reads."""
+    return store.store_path(cfg.data_dir)
 
 
-def layers_stamp(cfg: Settings) -> tuple[int, int] | None:
-    """Size and mtime of the layers' manifest (written last by a build), or None when a
-    layer file or the manifest is missing: the layers to load change only with it."""
-    folder = layers_dir(cfg)
-    if not all((folder / name).is_file() for name in (*build.FILES, layers.MANIFEST)):
+def data_version(cfg: Settings) -> int | None:
+    """The store's last committed build (what cached data is keyed on), or None when there
+    is no usable store yet."""
+    path = store_file(cfg)
+    if not path.is_file():
         return None
-    stat = (folder / layers.MANIFEST).stat()
-    return (stat.st_size, stat.st_mtime_ns)
-
-
-def ensure_layers(cfg: Settings) -> build.BuildReport | None:
-    """Build the layers when any file is missing (a fresh clone); return the report if built."""
-    if layers_stamp(cfg) is not None:
-        return None
-    return build.build(cfg)
-
-
-def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        msg = f"cannot read layer file {str(path)!r}: {err}; rebuild with `python -m geo build`"
-        raise DataFileError(msg) from err
+        with Store(path) as st:
+            return st.build_id() or None
+    except DataFileError:
+        return None
 
 
-def _article(record: Mapping[str, Any]) -> Article:
-    names = ("id", "text", "title", "outlet", "author", "date", "url")
-    values = {k: str(record.get(k, "") or "") for k in names}
-    return Article(**values, date_approximate=bool(record.get("date_approximate", False)))
+def _place_frame(st: Store, mentions: pd.DataFrame) -> gpd.GeoDataFrame:
+    places = st.place_table()
+    grouped = mentions.groupby("place_id")
+    dated = mentions[mentions["date"] != ""].groupby("place_id")["date"]
+    stats = pd.DataFrame({
+        "mentions": grouped.size(),
+        "articles": grouped["article_id"].nunique(),
+        "passages": grouped[["article_id", "passage_start"]].apply(
+            lambda g: len(g.drop_duplicates())
+        ) if not mentions.empty else pd.Series(dtype=int),
+        "confidence": grouped["confidence"].min().round(3),
+    })  # fmt: skip
+    places = places.join(stats, on="place_id")
+    places["first_date"] = places["place_id"].map(dated.min()).fillna("")
+    places["last_date"] = places["place_id"].map(dated.max()).fillna("")
+    places["group"] = [KIND_GROUPS.get(k, "region") for k in places["kind"]]
+    quotes = st.first_excerpts(POPUP_QUOTES)
+    places["quotes"] = [quotes.get(pid, ()) for pid in places["place_id"]]
+    places = places.sort_values(["mentions", "name"], ascending=[False, True], ignore_index=True)
+    points = gpd.points_from_xy(places["lon"], places["lat"], crs=layers.CRS)
+    return gpd.GeoDataFrame(places, geometry=points, crs=layers.CRS)
 
 
-def load_layers(folder: Path) -> Layers:
-    """Read the five layer files of ``folder``.
+def _route_frame(st: Store) -> gpd.GeoDataFrame:
+    features = [{"type": "Feature", "properties": p, "geometry": g} for p, g in st.routes()]
+    frame = gpd.GeoDataFrame.from_features(features, crs=layers.CRS)
+    if frame.empty:
+        columns = [*routes.COLUMNS[:-1], "geometry"]
+        return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=layers.CRS)
+    return frame
+
+
+def load_layers(path: Path) -> Layers:
+    """Read what the dashboard keeps in memory from the store at ``path``, all from one
+    committed build.
 
     Raises
     ------
     DataFileError
-        If a file is missing or malformed; rebuild the layers with ``python -m geo build``.
+        If there is no store there or it is not one; build with ``python -m geo build``.
     """
-    frames = {}
-    shapes = {
-        "places": layers.PLACE_COLUMNS,
-        "mentions": layers.MENTION_COLUMNS,
-        "routes": routes.COLUMNS[:-1],  # all but geometry
-    }
-    for name, columns in shapes.items():
-        path = folder / f"{name}.geojson"
-        data = _read_json(path)  # a clear message for a missing or broken file
-        if not isinstance(data, Mapping) or data.get("type") != "FeatureCollection":
-            msg = f"layer file {str(path)!r} is not a GeoJSON FeatureCollection; rebuild it"
-            raise DataFileError(msg)
-        frames[name] = layers.read_layer(path, columns)
-    records = _read_json(folder / "articles.json")
-    if not isinstance(records, list):
-        raise DataFileError(f"{str(folder / 'articles.json')!r} must hold a JSON list")
-    articles = {a.id: a for a in (_article(r) for r in records if isinstance(r, Mapping))}
-    claim = _read_json(folder / "claim_check.json")
-    return Layers(
-        places=frames["places"],
-        mentions=frames["mentions"],
-        routes=frames["routes"],
-        map_routes=routes.unwrap_routes(frames["routes"]),
-        articles=articles,
-        sentences={k: tuple(passages(a)) for k, a in articles.items()},
-        claim=claim if isinstance(claim, Mapping) else {},
-    )
-
-
-# -- filters and search -----------------------------------------------------------------------
+    with Store(path) as st, st.snapshot():
+        mentions = st.mention_table()
+        places = _place_frame(st, mentions)
+        names = dict(zip(places["place_id"], places["name"], strict=True))
+        mentions["name"] = mentions["place_id"].map(names)
+        route_frame = _route_frame(st)
+        return Layers(
+            store=path,
+            build_id=st.build_id(),
+            places=places,
+            mentions=mentions,
+            routes=route_frame,
+            map_routes=routes.unwrap_routes(route_frame),
+            articles={a.id: a for a in st.articles()},
+            claim=st.claim(),
+        )
 
 
 def json_list(value: object) -> list[Any]:
-    """A JSON-encoded list column value as a list (empty for missing or malformed)."""
-    if isinstance(value, list):
-        return value
+    """A list column value as a list (a JSON-encoded one decoded; empty when malformed)."""
+    if isinstance(value, list | tuple):
+        return list(value)
     if not isinstance(value, str) or not value:
         return []
     try:
@@ -190,11 +205,6 @@ def json_list(value: object) -> list[Any]:
     except ValueError:
         return []
     return parsed if isinstance(parsed, list) else []
-
-
-def _quotes_in(value: object, ids: Collection[str]) -> str:
-    kept = [q for q in json_list(value) if isinstance(q, Mapping) and q.get("article_id") in ids]
-    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
 
 
 def filter_places(lay: Layers, filters: Filters) -> gpd.GeoDataFrame:
@@ -206,7 +216,9 @@ def filter_places(lay: Layers, filters: Filters) -> gpd.GeoDataFrame:
         ids = filters.articles
         counts = lay.mentions[lay.mentions["article_id"].isin(ids)].groupby("place_id").size()
         places["mentions"] = places["place_id"].map(counts).fillna(0).astype(int)
-        places["quotes"] = [_quotes_in(q, ids) for q in places["quotes"]]
+        with Store(lay.store) as st:
+            quotes = st.first_excerpts(POPUP_QUOTES, articles=sorted(ids))
+        places["quotes"] = [quotes.get(pid, ()) for pid in places["place_id"]]
     ok = places["mentions"] >= max(int(filters.min_mentions), 1)
     if filters.groups is not None:
         ok &= places["group"].isin(filters.groups)
@@ -226,6 +238,9 @@ def filter_routes(frame: gpd.GeoDataFrame, filters: Filters) -> gpd.GeoDataFrame
         return frame
     keep = [bool(route_articles(r) & filters.articles) for r in frame.itertuples(index=False)]
     return frame[keep].reset_index(drop=True)
+
+
+# -- search and clicks ------------------------------------------------------------------------
 
 
 def search_places(places: pd.DataFrame, query: str, *, limit: int = 5) -> list[str]:
@@ -295,65 +310,42 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _neighbours(sents: Sequence[Passage], current: Passage) -> tuple[str, str]:
-    idx = next((i for i, s in enumerate(sents) if s.start == current.start), -1)
-    if idx < 0:
-        return "", ""
-    before = sents[idx - 1].text if idx > 0 else ""
-    after = sents[idx + 1].text if idx + 1 < len(sents) else ""
-    return before, after
-
-
-def _sentence(
-    lay: Layers, art_id: str, s_start: int, rows: pd.DataFrame
-) -> tuple[str, list[tuple[int, int]], str, str]:
-    """The sentence, the mention spans in it, and the sentences before and after."""
-    sents = lay.sentences.get(art_id, ())
-    sent = passage_at(list(sents), s_start)
-    if sent is None:  # layers from other articles: fall back to the stored sentence
-        pairs = zip(rows["hl_start"], rows["hl_end"], strict=True)
-        return str(rows["sentence"].iloc[0]), [(int(a), int(b)) for a, b in pairs], "", ""
-    pairs = zip(rows["start"], rows["end"], strict=True)
-    spans = [(int(a) - sent.start, int(b) - sent.start) for a, b in pairs]
-    return (sent.text, spans, *_neighbours(sents, sent))
-
-
-def _contexts(lay: Layers, place_id: str) -> list[Context]:
+def _context(lay: Layers, st: Store, ex: Excerpt, place_id: str) -> Context:
+    before, after = st.neighbours(ex.article_id, ex.passage_start)
     mentions = lay.mentions
-    own = mentions[mentions["place_id"] == place_id]
-    out = []
-    for (art_id, s_start), rows in own.groupby(["article_id", "sentence_start"], sort=True):
-        art = lay.articles.get(str(art_id))
-        sentence, spans, before, after = _sentence(lay, str(art_id), int(s_start), rows)
-        same = mentions[
-            (mentions["article_id"] == art_id)
-            & (mentions["sentence_start"] == s_start)
-            & (mentions["place_id"] != place_id)
-        ]
-        out.append(
-            Context(
-                article_id=str(art_id),
-                title=art.title if art else str(art_id),
-                outlet=art.outlet if art else "",
-                date=art.date if art else "",
-                before=before,
-                sentence_html=highlight(sentence, spans),
-                after=after,
-                others=tuple(dict(zip(same["place_id"], same["name"], strict=True)).items()),
-            )
-        )
-    return out
+    same = mentions[
+        (mentions["article_id"] == ex.article_id)
+        & (mentions["passage_start"] == ex.passage_start)
+        & (mentions["place_id"] != place_id)
+    ]
+    return Context(
+        article_id=ex.article_id,
+        title=ex.title or ex.article_id,
+        outlet=ex.outlet,
+        date=ex.date,
+        before=before,
+        sentence_html=highlight(ex.sentence, ex.spans),
+        after=after,
+        others=tuple(dict(zip(same["place_id"], same["name"], strict=True)).items()),
+    )
 
 
 def _row(frame: pd.DataFrame, column: str, value: str, what: str) -> Any:
     rows = frame[frame[column] == value]
     if rows.empty:
-        raise UnknownPlace(f"no {what} with id {value!r} in the layers; rebuild them")
+        raise UnknownPlace(f"no {what} with id {value!r} in the atlas; rebuild it")
     return next(rows.itertuples(index=False))
 
 
-def place_panel(lay: Layers, place_id: str) -> PlacePanel:
-    """Everything the side panel shows about one place, across all articles.
+def place_panel(
+    lay: Layers,
+    place_id: str,
+    *,
+    articles: Collection[str] | None = None,
+    limit: int = PANEL_PAGE,
+) -> PlacePanel:
+    """The side panel of one place: its first ``limit`` passages (in ``articles``, if
+    given), each with the sentences around it, read from the store.
 
     Raises
     ------
@@ -361,7 +353,11 @@ def place_panel(lay: Layers, place_id: str) -> PlacePanel:
         If ``place_id`` is not in the places layer.
     """
     row = _row(lay.places, "place_id", place_id, "place")
-    contexts = tuple(_contexts(lay, place_id))
+    with Store(lay.store) as st, st.snapshot():
+        total = st.count_passages(place_id, articles)
+        page = st.excerpts(place_id, articles=articles, limit=max(int(limit), 1))
+        contexts = tuple(_context(lay, st, ex, place_id) for ex in page)
+        alternatives = tuple(st.candidates_of(place_id))
     others = dict(pair for c in contexts for pair in c.others)
     return PlacePanel(
         place_id=place_id,
@@ -371,17 +367,17 @@ def place_panel(lay: Layers, place_id: str) -> PlacePanel:
         mentions=int(row.mentions),
         confidence=float(row.confidence),
         source=str(row.source or ""),
-        alternatives=tuple(a for a in json_list(row.alternatives) if isinstance(a, Mapping)),
+        alternatives=alternatives,
         contexts=contexts,
+        passages=total,
         others=tuple(sorted(others.items(), key=lambda kv: kv[1])),
     )
 
 
-def _alt_html(alt: Mapping[str, Any]) -> str:
-    where = ", ".join(esc(alt.get(k)) for k in ("kind", "country") if alt.get(k))
-    lat, lon = alt.get("lat"), alt.get("lon")
-    coords = f" ({float(lat):.2f}, {float(lon):.2f})" if _is_num(lat) and _is_num(lon) else ""
-    return f"<li>{esc(alt.get('name', ''))} <small>{where}{coords}</small></li>"
+def _alt_html(alt: Place) -> str:
+    where = ", ".join(esc(v) for v in (alt.kind, alt.country) if v)
+    coords = f" ({alt.lat:.2f}, {alt.lon:.2f})" if _is_num(alt.lat) and _is_num(alt.lon) else ""
+    return f"<li>{esc(alt.name)} <small>{where}{coords}</small></li>"
 
 
 def _is_num(value: object) -> TypeGuard[float]:
@@ -412,13 +408,15 @@ def place_panel_html(panel: PlacePanel) -> str:
     )
     items = "".join(_context_html(c) for c in panel.contexts)
     plural = "" if panel.mentions == 1 else "s"
+    total = max(panel.passages, len(panel.contexts))
+    shown = f"{len(panel.contexts)} of {total}" if total > len(panel.contexts) else f"{total}"
     return (
         f"<div class='news-atlas-panel' data-place-id='{esc(panel.place_id)}'>"
         f"<h3 style='margin:0'>{esc(panel.name)}</h3>"
         f"<div>{esc(panel.kind)}{country} · {panel.mentions} mention{plural} · "
         f"geocoding confidence {panel.confidence:.2f}"
         f"{' · ' + esc(panel.source) if panel.source else ''}</div>{alts_html}"
-        f"<div><b>Passages ({len(panel.contexts)})</b></div>"
+        f"<div><b>Passages ({shown})</b></div>"
         f"<ol style='padding-left:20px'>{items}</ol></div>"
     )
 
@@ -466,9 +464,12 @@ def reader_html(lay: Layers, article_id: str) -> str:
     UnknownPlace
         If the article is not in the layers.
     """
-    art = lay.articles.get(article_id)
-    if art is None:
-        raise UnknownPlace(f"no article {article_id!r} in the layers; rebuild them")
+    if article_id not in lay.articles:
+        raise UnknownPlace(f"no article {article_id!r} in the atlas; rebuild it")
+    with Store(lay.store) as st:
+        art = st.article(article_id)
+    if art is None:  # removed by a build since the page loaded
+        raise UnknownPlace(f"article {article_id!r} is no longer in the atlas; reload the page")
     rows = lay.mentions[lay.mentions["article_id"] == article_id]
     lead = len(art.text) - len(art.text.lstrip())  # the spans count from the unstripped text
     spans = [
@@ -551,14 +552,19 @@ def to_csv(table: pd.DataFrame) -> str:
 
 
 def to_geojson(frame: gpd.GeoDataFrame) -> str:
-    """A layer frame as RFC 7946 GeoJSON (the routes as stored: split at the antimeridian)."""
-    return layers.to_geojson(gpd.GeoDataFrame(frame, geometry="geometry", crs=layers.CRS))
+    """A layer frame as RFC 7946 GeoJSON (the routes as stored: split at the antimeridian);
+    columns of records (popup quotes) are left out, lists are kept as JSON arrays."""
+    keep = [c for c in frame.columns if c != "quotes" or "route_id" in frame.columns]
+    out = gpd.GeoDataFrame(frame[keep], geometry="geometry", crs=layers.CRS)
+    if out.crs is not None and out.crs.to_epsg() != 4326:
+        out = out.to_crs(layers.CRS)
+    return str(out.to_json(drop_id=True, ensure_ascii=False))
 
 
 def forget_stale(state: MutableMapping[str, Any], lay: Layers) -> None:
-    """Drop a selection, focus or search result that the (rebuilt) layers no longer hold."""
+    """Drop a selection, focus or search result that the (rebuilt) atlas no longer holds."""
     places = set(lay.places["place_id"])
-    routes_ = set(lay.routes["route_id"])
+    routes_ = set(lay.routes["route_id"]) if "route_id" in lay.routes else set()
     sel = state.get("selection")
     if isinstance(sel, Selection) and sel.id not in (places if sel.kind == "place" else routes_):
         state["selection"] = None

@@ -5,10 +5,15 @@ The gazetteer is built by ``scripts/build_gazetteer.py`` from GeoNames (through 
 ``data/gazetteer/``, plus the hand-curated, user-editable ``data/gazetteer/curated.toml``:
 
 ``places.tsv.gz``
-    one row per place: ``id kind lat lon country admin1 population source name [score]``
-    (``score``, when given, is the record's prior; see ``scripts/build_gazetteer.py``)
+    one row per place: ``id kind lat lon country admin1 population source name [score [key]]``
+    (``score``, when given, is the record's prior; ``key``, when the header names it, is the
+    name's :func:`normalize` form where that is not just the lower-case name; see
+    ``scripts/build_gazetteer.py``)
 ``aliases.tsv.gz``
-    one row per alternate name: ``name id`` (the place's own name is always indexed)
+    one row per alternate name: ``name id [key]`` (the place's own name is always indexed)
+``shapes.tsv.gz``
+    one row per river: ``id countries lat,lon;lat,lon;...``, a simplified sample of its line
+    and the countries it flows through
 
 Loading parses both once and keeps a pickled index in the cache folder, keyed on the files'
 sizes and modification times, so a warm load is a single ``pickle.load``.
@@ -21,14 +26,15 @@ import functools
 import gc
 import gzip
 import hashlib
+import itertools
 import math
 import os
 import pickle
 import re
-import sys
 import tempfile
 import tomllib
 import unicodedata
+import warnings
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -39,10 +45,12 @@ from geo.model import KINDS, Place
 
 PLACES_FILE = "places.tsv.gz"
 ALIASES_FILE = "aliases.tsv.gz"
+SHAPES_FILE = "shapes.tsv.gz"
 CURATED_FILE = "curated.toml"
-_INDEX_VERSION = 7
+_INDEX_VERSION = 10
 _NUMERIC = frozenset({3, 4, 7, 9})  # lat, lon, population, score columns
 _POPULATION = 7
+_CODED = (2, 5, 6, 8)  # kind, country, admin1, source
 _MEMO_SIZE = 50_000
 
 #: Base prior of each kind before population is taken into account.
@@ -70,6 +78,20 @@ _SPACES = re.compile(r"\s+")
 _FIRST_WORD = re.compile(r"[ \-']")
 
 
+class _CombiningMarks(dict[int, int | None]):
+    """A ``str.translate`` table that drops combining marks, filled in per code point on
+    first sight (the marks are whatever :func:`unicodedata.combining` says they are)."""
+
+    def __missing__(self, point: int) -> int | None:
+        value = None if unicodedata.combining(chr(point)) else point
+        self[point] = value
+        return value
+
+
+_MARKS = _CombiningMarks()
+_PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z',-]| (?=[^ ]))*").fullmatch
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def normalize(name: str) -> str:
     """Fold a name for lookup: case, accents, curly quotes, dashes, spacing, a leading 'the'.
@@ -83,12 +105,22 @@ def normalize(name: str) -> str:
         return name.lower()
     text = name.translate(_QUOTES)
     if not text.isascii():  # accents and other marks come off; plain ASCII skips this
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFKD", text).translate(_MARKS)
     text = _SPACES.sub(" ", text.casefold().replace(".", "")).strip()
     if text.startswith("the "):
         text = text[4:]
     return text
+
+
+_THE = ("The ", "the ", "THE ")
+
+
+def _fold(name: str, plain: Any = _PLAIN, slow: Any = normalize.__wrapped__) -> str:
+    """:func:`normalize` without its cache, for building the index: a plain ASCII name
+    (letters, single spaces, hyphens, apostrophes, commas), most names, is only lower-cased."""
+    if plain(name) and name[:4] not in _THE:
+        return name.lower()
+    return slow(name)  # type: ignore[no-any-return]
 
 
 #: Similarity (difflib ratio) from which two names are taken as spellings of one.
@@ -111,6 +143,23 @@ def respelling(a: str, b: str) -> bool:
     return m.quick_ratio() >= RESPELLING_MIN and m.ratio() >= RESPELLING_MIN
 
 
+_PORT_KINDS = frozenset({"port", "city"})
+_PORT_OF = re.compile(r"^port of (.+)$|^(.+?) (?:port|seaport)$")
+
+
+def _port_of(key: str) -> str:
+    """The town of a normalized port name: "port of rason" and "rason port" -> "rason"."""
+    if "port" not in key:
+        return ""
+    m = _PORT_OF.match(key)
+    return (m.group(1) or m.group(2)) if m else ""
+
+
+def _vertices(text: str) -> tuple[tuple[float, float], ...]:
+    pairs = (pt.split(",") for pt in text.split(";") if pt)
+    return tuple((float(lat), float(lon)) for lat, lon in pairs)
+
+
 def prior(kind: str, population: int) -> float:
     """Importance of a record before any context: kind first, then population.
 
@@ -122,6 +171,85 @@ def prior(kind: str, population: int) -> float:
         pop_score = min(1.0, math.log10(population) / 7.5)
         base = max(base, pop_score) if kind in ("city", "port") else max(base, 0.9 * pop_score)
     return round(base, 4)
+
+
+#: A raw record: id, name, kind, lat, lon, country, admin1, population, source, score and
+#: the name's index key ("" to fold the name at load).
+Row = tuple[str, str, str, float, float, str, str, int, str, float, str]
+
+
+def _row(p: Place) -> Row:
+    return (p.id, p.name, p.kind, p.lat, p.lon, p.country, p.admin1, p.population, p.source,
+            p.score, "")  # fmt: skip
+
+
+def _columns(rows: Iterable[Row]) -> tuple[tuple[Any, ...], list[str]]:
+    """The records column-wise: numbers in arrays, repeated short strings coded, each
+    missing score replaced by the prior of the record's kind and population; and the names'
+    index keys as given ("" where a name is to be folded)."""
+    cols: list[Any] = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in range(11)]
+    keys = cols.pop()
+    scores, kinds, pops = cols[9], cols[2], cols[7]
+    priors: dict[tuple[str, int], float] = {}
+    for i in [i for i, sc in enumerate(scores) if not sc]:  # most records: no score given
+        k, pop = kinds[i], pops[i]
+        scores[i] = priors.get((k, pop)) or priors.setdefault((k, pop), prior(k, pop))
+    for n in _CODED:  # a few distinct values each: a table of them and a code per record
+        table = tuple(sorted(set(cols[n])))
+        code = {v: i for i, v in enumerate(table)}
+        cols[n] = _Coded(table, array("H", [code[v] for v in cols[n]]))
+    columns = tuple(
+        array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
+        for n, c in enumerate(cols)
+    )
+    return columns, keys
+
+
+class _Coded:
+    """A column of few distinct strings (kinds, countries, admin-1 codes, sources) as a table
+    and a 16-bit code per record: a few hundred kB instead of a pointer per record, and a
+    pickle with no shared objects."""
+
+    __slots__ = ("codes", "table")
+
+    def __init__(self, table: tuple[str, ...], codes: array[int]) -> None:
+        self.table, self.codes = table, codes
+
+    def __getitem__(self, i: int) -> str:
+        return self.table[self.codes[i]]
+
+    def __getstate__(self) -> tuple[tuple[str, ...], array[int]]:
+        return self.table, self.codes
+
+    def __setstate__(self, state: tuple[tuple[str, ...], array[int]]) -> None:
+        self.table, self.codes = state
+
+
+def _head(key: str) -> str:
+    """The first word of a normalized name (up to a space, hyphen or apostrophe)."""
+    word = key.partition(" ")[0]
+    if "-" in word or "'" in word:
+        return _FIRST_WORD.split(word, maxsplit=1)[0]
+    return word
+
+
+def _put(index: dict[str, Any], key: str, i: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = i
+    elif isinstance(found, int):
+        if found != i:
+            index[key] = [found, i]
+    elif i not in found:
+        found.append(i)
+
+
+def _sorted_index(index: dict[str, Any], scores: Sequence[float]) -> dict[str, Any]:
+    """Shared names list their records most important first (as tuples)."""
+    for key, found in index.items():
+        if not isinstance(found, int):
+            index[key] = tuple(sorted(found, key=lambda i: -scores[i]))
+    return index
 
 
 class Gazetteer:
@@ -143,6 +271,9 @@ class Gazetteer:
     preferred
         ``(name, place_id)`` aliases that count as the place's own name when names compete
         (the curated file's: someone decided that "Atlantic" means the ocean).
+    shapes
+        ``(place_id, "CC CC", "lat,lon;lat,lon;...")``: the line of a river and the countries
+        it flows through (see :meth:`line`).
     """
 
     def __init__(
@@ -151,62 +282,97 @@ class Gazetteer:
         aliases: Iterable[tuple[str, str]] = (),
         blocked: Collection[str] = (),
         preferred: Iterable[tuple[str, str]] = (),
+        shapes: Iterable[tuple[str, str, str]] = (),
     ) -> None:
-        # id, name, kind, lat, lon, country, admin1, population, source, score
-        self._cols: tuple[Any, ...] = ([], [], [], [], [], [], [], [], [], [])
-        self._by_id: dict[str, int] = {}
-        for place in places:
-            self._add(place)
-        index: dict[str, list[int]] = {}
-        ids = self._cols[0]
-        for i, name in enumerate(self._cols[1]):
-            key = normalize(name)
-            if f"{key}\t{ids[i]}" not in blocked:
-                index.setdefault(key, []).append(i)
-        dotted = set()
-        for name, place_id in aliases:
-            pos = self._by_id.get(place_id)
-            key = normalize(name)
-            if name.endswith(".") and pos is not None and not name.isupper():
-                dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
-            if pos is None or not key or f"{key}\t{place_id}" in blocked:
-                continue
-            if pos not in index.setdefault(key, []):
-                index[key].append(pos)
-        scores = self._cols[9]
-        self._index: dict[str, int | tuple[int, ...]] = {
-            k: v[0] if len(v) == 1 else tuple(sorted(v, key=lambda i: -scores[i]))
-            for k, v in index.items()
-            if v
-        }
-        self._cols = tuple(
-            array("q" if n == _POPULATION else "d", c) if n in _NUMERIC else c
-            for n, c in enumerate(self._cols)
-        )
-        self._preferred = frozenset(f"{normalize(n)}\t{i}" for n, i in preferred)
-        self._dotted = frozenset(dotted)
-        self.max_tokens = max((k.count(" ") + 1 for k in self._index), default=1)
-        self._heads = frozenset(_FIRST_WORD.split(k, maxsplit=1)[0] for k in self._index)
+        self._setup((_row(p) for p in places), aliases, blocked, preferred=preferred, shapes=shapes)
 
-    def _add(self, place: Place) -> None:
-        score = place.score or prior(place.kind, place.population)
-        values = (place.id, place.name, sys.intern(place.kind), place.lat, place.lon,
-                  sys.intern(place.country), sys.intern(place.admin1), place.population,
-                  sys.intern(place.source), score)  # fmt: skip
-        pos = self._by_id.get(place.id)
-        if pos is None:
-            self._by_id[place.id] = len(self._cols[0])
-            for col, value in zip(self._cols, values, strict=True):
-                col.append(value)
-        else:
-            for col, value in zip(self._cols, values, strict=True):
-                col[pos] = value
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Iterable[Row],
+        aliases: Iterable[Sequence[str]],
+        blocked: Collection[str] = (),
+        *,
+        preferred: Iterable[tuple[str, str]] = (),
+        shapes: Iterable[Sequence[str]] = (),
+    ) -> Gazetteer:
+        """Build from raw records (see :data:`Row`; a score of 0 means "compute the prior",
+        an empty key "fold the name"), without making a :class:`Place` of each: the fast
+        path of a cold load.  A list of rows is consumed (emptied)."""
+        gaz = cls.__new__(cls)
+        gaz._setup(rows, aliases, blocked, preferred=preferred, shapes=shapes)
+        return gaz
+
+    def _setup(
+        self,
+        rows: Iterable[Row],
+        aliases: Iterable[Sequence[str]],
+        blocked: Collection[str],
+        *,
+        preferred: Iterable[tuple[str, str]],
+        shapes: Iterable[Sequence[str]],
+    ) -> None:
+        by_id: dict[str, Row] = {}
+        for row in rows:  # a later record with the same id replaces an earlier one
+            by_id[row[0]] = row
+        if isinstance(rows, list):
+            rows.clear()  # the records live on column-wise only: a cold load's peak memory
+        self._cols, keys = _columns(by_id.values())
+        by_id.clear()
+        self._by_id = {pid: i for i, pid in enumerate(self._cols[0])}
+        index, dotted = self._index_names(keys, aliases, blocked)
+        self._index = _sorted_index(index, self._cols[9])
+        self._lines = {s[0]: (tuple(s[1].split()), _vertices(s[2])) for s in shapes}
+        self._preferred = frozenset(f"{_fold(n)}\t{i}" for n, i in preferred)
+        self._dotted = frozenset(dotted)
+        self.max_tokens = max(map(str.count, self._index, itertools.repeat(" ")), default=0) + 1
+        self._heads = frozenset(map(_head, self._index))
+
+    def _index_names(
+        self, keys: list[str], aliases: Iterable[Sequence[str]], blocked: Collection[str]
+    ) -> tuple[dict[str, Any], set[str]]:
+        """Normalized name -> record position(s): own names (``keys``: their keys where
+        the data file gives them), then aliases (``name, id[, key]``), then the hyphen and
+        space spellings of each.  A position list is made only for a shared name."""
+        index: dict[str, Any] = {}
+        ids, by_id = self._cols[0], self._by_id
+        check = {b.rsplit("\t", 1)[-1] for b in blocked}  # ids with a blocked name
+        own = (k or _fold(n) for k, n in zip(keys, self._cols[1], strict=True))
+        for i, key in enumerate(own):  # each record once: no repeats
+            if check and ids[i] in check and f"{key}\t{ids[i]}" in blocked:
+                continue
+            found = index.get(key)
+            if found is None:
+                index[key] = i
+            elif isinstance(found, int):
+                index[key] = [found, i]
+            else:
+                found.append(i)
+        dotted = set()
+        for name, place_id, *given in aliases:
+            pos = by_id.get(place_id)
+            if pos is None:
+                continue
+            key = given[0] if given and given[0] else _fold(name)
+            if name.endswith(".") and not name.isupper():
+                dotted.add(key)  # "Calif.", "Md." (but not "U.S.": "in the U.S." ends there)
+            if key and (place_id not in check or f"{key}\t{place_id}" not in blocked):
+                _put(index, key, pos)
+        for key in [k for k in index if "-" in k]:  # "Ra-son", "Ra son", "Rason"
+            found = index[key]
+            for variant in (key.replace("-", " "), key.replace("-", "")):
+                for i in (found,) if isinstance(found, int) else tuple(found):
+                    _put(index, variant, i)
+        return index, dotted
 
     def __getstate__(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made")}
+        # Caches stay out, and so does the id lookup: it shares its keys with the id column,
+        # and the cache is pickled without a memo (see _write_pickle).
+        return {k: v for k, v in self.__dict__.items() if k not in ("_memo", "_made", "_by_id")}
 
-    def __setstate__(self, state: dict[str, object]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._by_id = {pid: i for i, pid in enumerate(state["_cols"][0])}
 
     def _place(self, i: int) -> Place:
         c = self._cols
@@ -249,9 +415,24 @@ class Gazetteer:
         """Whether an already normalized name is written with a final full stop ("Calif.")."""
         return key in self._dotted
 
-    def has_key(self, key: str) -> bool:
-        """Whether an already normalized name is in the index (the recognizer's hot path)."""
-        return key in self._index
+    def has_key(self, key: str, *, variants: bool = False) -> bool:
+        """Whether an already normalized name is in the index (the recognizer's hot path);
+        with ``variants`` a port's other forms count too ("Rason Port", "Port of Rason")."""
+        if key in self._index:
+            return True
+        return variants and bool(port := _port_of(key)) and port in self._index
+
+    def line(self, place_id: str) -> tuple[tuple[float, float], ...]:
+        """The ``(lat, lon)`` vertices of a river's simplified line (empty for other places)."""
+        found = self._lines.get(place_id)
+        return found[1] if found else ()
+
+    def countries_of(self, place: Place) -> tuple[str, ...]:
+        """The countries a place lies in: its own, or those a river flows through."""
+        found = self._lines.get(place.id)
+        if found and found[0]:
+            return found[0]
+        return (place.country,) if place.country else ()
 
     def candidates(self, name: str, *, limit: int | None = None) -> list[Place]:
         """Return the places called ``name``, most important first (empty if none)."""
@@ -263,7 +444,9 @@ class Gazetteer:
         if found is None:
             if len(cache) > _MEMO_SIZE:
                 cache.clear()
-            hit = self._index.get(key, ())
+            hit = self._index.get(key)
+            if hit is None:  # "Port of Rason", "Rason Port": the port or port town
+                hit = tuple(self._by_kind(self._index.get(_port_of(key), ()), _PORT_KINDS))
             positions = (hit,) if isinstance(hit, int) else hit
             made = self.__dict__.setdefault("_made", {})  # one Place per record, any limit
             if len(made) > _MEMO_SIZE:
@@ -272,6 +455,10 @@ class Gazetteer:
                 made.get(i) or made.setdefault(i, self._place(i)) for i in positions[:limit]
             )
         return found  # type: ignore[no-any-return]
+
+    def _by_kind(self, hit: int | tuple[int, ...], kinds: frozenset[str]) -> Iterator[int]:
+        kind = self._cols[2]
+        return (i for i in ((hit,) if isinstance(hit, int) else hit) if kind[i] in kinds)
 
     def lookup(self, name: str) -> Place:
         """Return the most important place called ``name``.
@@ -305,10 +492,11 @@ class Gazetteer:
 
 def _read_tsv(path: Path) -> Iterator[list[str]]:
     try:
-        with gzip.open(path, "rt", encoding="utf-8", newline="\n") as fh:
-            for line in fh:
-                if line and not line.startswith("#"):
-                    yield line.rstrip("\n").split("\t")
+        with gzip.open(path, "rb") as fh:
+            lines = fh.read().decode("utf-8").split("\n")
+        for line in lines:
+            if line and not line.startswith("#"):
+                yield line.split("\t")
     except FileNotFoundError:
         raise DataFileError(
             f"gazetteer file {str(path)!r} is missing; run scripts/build_gazetteer.py"
@@ -336,6 +524,47 @@ def _parse_place(fields: list[str], path: Path, lineno: int) -> Place:
         raise DataFileError(f"{str(path)!r} line {lineno}: bad place row {fields!r}") from err
 
 
+def read_rows(path: Path) -> list[Row]:
+    """Read a ``places.tsv.gz`` file into raw records (a score of 0: none given).
+
+    A file whose header names a ``key`` column gives each name's index key where it is not
+    simply the name in lower case (``scripts/build_gazetteer.py`` writes it): the names need
+    no folding at load.
+    """
+    out: list[Row] = []
+    append = out.append
+    keyed = _has_keys(path)
+    for n, f in enumerate(_read_tsv(path), start=1):
+        try:
+            pid, kind, lat, lon, country, admin1, pop, source, name, *rest = f
+            score = float(rest[0]) if rest and rest[0] else 0.0
+            key = rest[1] if len(rest) > 1 and rest[1] else name.lower() if keyed else ""
+            append((pid, name, kind, float(lat), float(lon), country, admin1, int(pop or 0),
+                    source, score, key))  # fmt: skip
+        except ValueError as err:
+            raise DataFileError(f"{str(path)!r} line {n}: bad place row {f!r}") from err
+    return out
+
+
+def _has_keys(path: Path) -> bool:
+    """Whether the file's header line names a ``key`` column (see :func:`read_rows`)."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            header = fh.readline()
+    except (OSError, EOFError, UnicodeDecodeError):
+        return False  # reported by _read_tsv, which reads the whole file
+    return header.startswith("#") and "key" in header.rstrip("\n").split("\t")
+
+
+def read_aliases_keyed(path: Path) -> Iterator[list[str]]:
+    """The rows of an ``aliases.tsv.gz`` file as ``[name, id, key]`` where the file gives
+    keys (the key is the lower-case name where none is written), else as they are."""
+    rows = (f for f in _read_tsv(path) if len(f) >= 2)
+    if not _has_keys(path):
+        return rows
+    return (f if len(f) > 2 and f[2] else [f[0], f[1], f[0].lower()] for f in rows)
+
+
 def read_places(path: Path) -> list[Place]:
     """Read a ``places.tsv.gz`` file into records."""
     return [_parse_place(f, path, n) for n, f in enumerate(_read_tsv(path), start=1)]
@@ -346,64 +575,152 @@ def read_aliases(path: Path) -> list[tuple[str, str]]:
     return [(f[0], f[1]) for f in _read_tsv(path) if len(f) >= 2]
 
 
-def _curated_place(entry: dict[str, object], path: Path) -> tuple[Place, list[str]]:
-    try:
-        kind = str(entry["kind"])
-        lat, lon = float(entry["lat"]), float(entry["lon"])  # type: ignore[arg-type]
-        place = Place(
-            id=str(entry["id"]),
-            name=str(entry["name"]),
-            kind=kind,
-            lat=lat,
-            lon=lon,
-            country=str(entry.get("country", "")),
-            population=int(entry.get("population", 0)),  # type: ignore[call-overload]
-            source="curated",
-            score=float(entry.get("score", 0.0)),  # type: ignore[arg-type]
-        )
-    except (KeyError, TypeError, ValueError, OverflowError) as err:
-        raise DataFileError(f"{str(path)!r}: bad [[place]] entry {entry!r}: {err}") from err
-    if kind not in KINDS or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+_PLACE_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "name": (str,),
+    "kind": (str,),
+    "lat": (int, float),
+    "lon": (int, float),
+    "country": (str,),
+    "population": (int,),
+    "score": (int, float),
+    "source": (str,),
+    "aliases": (list,),
+}
+_REQUIRED = ("id", "name", "kind", "lat", "lon")
+
+
+def _where(path: Path, table: str, n: int, entry: object) -> str:
+    """How an error message names a curated entry: the file, the table, its number and id."""
+    pid = entry.get("id") if isinstance(entry, dict) else None
+    named = f" (id {pid!r})" if isinstance(pid, str) else ""
+    return f"{str(path)!r}: [[{table}]] entry {n}{named}"
+
+
+def _check_fields(entry: object, where: str) -> dict[str, Any]:
+    """Type-check a ``[[place]]`` table: required fields present, each of the right type."""
+    if not isinstance(entry, dict):
+        raise DataFileError(f"{where}: not a table but {entry!r}")
+    for name in _REQUIRED:
+        if name not in entry:
+            raise DataFileError(f"{where}: field {name!r} is missing")
+    for name, value in entry.items():
+        types = _PLACE_FIELDS.get(name)
+        bad = types is not None and (
+            isinstance(value, bool) or not isinstance(value, types)
+        )  # TOML's true is no number
+        if bad:
+            wanted = " or ".join(t.__name__ for t in types or ())
+            raise DataFileError(f"{where}: field {name!r} is {value!r}, not a {wanted}")
+    return entry
+
+
+def _curated_place(entry: object, where: str) -> tuple[Place, list[str]]:
+    e = _check_fields(entry, where)
+    lat, lon, kind = float(e["lat"]), float(e["lon"]), e["kind"]
+    if kind not in KINDS:
+        raise DataFileError(f"{where}: field 'kind' is {kind!r}; kinds are {', '.join(KINDS)}")
+    for name, value, bound in (("lat", lat, 90), ("lon", lon, 180)):
+        if not -bound <= value <= bound:  # also catches nan
+            raise DataFileError(f"{where}: field {name!r} is {value}, out of range")
+    score = float(e.get("score", 0.0))
+    if not 0.0 <= score <= 1.0:
+        raise DataFileError(f"{where}: field 'score' is {score}, not in 0..1")
+    if e.get("population", 0) < 0:
+        raise DataFileError(f"{where}: field 'population' is negative")
+    names = e.get("aliases", [])
+    if not all(isinstance(a, str) for a in names):
+        raise DataFileError(f"{where}: field 'aliases' must list strings, not {names!r}")
+    place = Place(
+        id=e["id"], name=e["name"], kind=kind, lat=lat, lon=lon, country=e.get("country", ""),
+        population=e.get("population", 0), source="curated", score=score,
+    )  # fmt: skip
+    return place, list(names)
+
+
+def _tables(data: dict[str, Any], table: str, path: Path) -> list[object]:
+    found = data.get(table, [])
+    if not isinstance(found, list):
         raise DataFileError(
-            f"{str(path)!r}: place {place.id!r} has kind {kind!r} or coordinates "
-            f"({lat}, {lon}) out of range; kinds are {', '.join(KINDS)}"
+            f"{str(path)!r}: {table!r} must be an array of tables ([[{table}]]), not {found!r}"
         )
-    aliases = entry.get("aliases", [])
-    return place, [str(a) for a in aliases] if isinstance(aliases, list) else []
+    return found
 
 
-def read_curated(path: Path) -> tuple[list[Place], list[tuple[str, str]], set[str]]:
+def _curated_alias(
+    entry: object, where: str, known: Collection[str] | None
+) -> list[tuple[str, str]]:
+    if not isinstance(entry, dict):
+        raise DataFileError(f"{where}: not a table but {entry!r}")
+    pid, names = entry.get("id"), entry.get("names")
+    if not isinstance(pid, str):
+        raise DataFileError(f"{where}: field 'id' is {pid!r}, not a string")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise DataFileError(f"{where}: field 'names' is {names!r}, not a list of strings")
+    if known is not None and pid not in known:
+        raise DataFileError(
+            f"{where}: field 'id' names no gazetteer record; use the id of a place in "
+            f"{PLACES_FILE} or a [[place]] of this file"
+        )
+    return [(n, pid) for n in names]
+
+
+def _curated_block(entry: object, where: str) -> str:
+    if not isinstance(entry, dict):
+        raise DataFileError(f"{where}: not a table but {entry!r}")
+    for name in ("name", "id"):
+        if not isinstance(entry.get(name), str):
+            raise DataFileError(f"{where}: field {name!r} is {entry.get(name)!r}, not a string")
+    return f"{normalize(entry['name'])}\t{entry['id']}"
+
+
+def read_curated(
+    path: Path, known: Collection[str] | None = None
+) -> tuple[list[Place], list[tuple[str, str]], set[str]]:
     """Read the curated file: extra places, extra aliases, and ``(name, id)`` aliases to drop.
+
+    Parameters
+    ----------
+    path
+        The ``curated.toml`` file; it must exist (an empty file is fine).
+    known
+        Ids of the other gazetteer records: an ``[[alias]]`` must name one of them or a
+        ``[[place]]`` of this file.  ``None`` skips that check.
 
     Returns
     -------
     places, aliases, blocked
         ``blocked`` holds ``"normalized name\\tid"`` keys of aliases to remove (``[[block]]``).
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, is not TOML, or an entry has a missing or wrong field (the
+        message names the file, the entry and the field).
     """
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return [], [], set()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise DataFileError(
+            f"curated gazetteer {str(path)!r} is missing; restore it from git "
+            "(an empty file is allowed)"
+        ) from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise DataFileError(f"curated gazetteer {str(path)!r} is not valid TOML: {err}") from err
     places: list[Place] = []
     aliases: list[tuple[str, str]] = []
-    for entry in data.get("place", []):
-        place, names = _curated_place(entry, path)
+    for n, entry in enumerate(_tables(data, "place", path), start=1):
+        place, names = _curated_place(entry, _where(path, "place", n, entry))
         places.append(place)
-        aliases.extend((n, place.id) for n in names)
-    try:
-        for entry in data.get("alias", []):
-            names = entry.get("names", [])
-            if not isinstance(names, list):
-                raise TypeError(f"names {names!r} of {entry.get('id')!r}: not a list")
-            aliases.extend((str(n), str(entry["id"])) for n in names)
-        blocked = {f"{normalize(str(b['name']))}\t{b['id']}" for b in data.get("block", [])}
-    except (KeyError, TypeError, AttributeError) as err:
-        raise DataFileError(
-            f"{str(path)!r}: bad [[alias]] or [[block]] entry (missing or wrong {err}); "
-            "[[alias]] needs id and names = [...], [[block]] needs name and id"
-        ) from err
+        aliases.extend((a, place.id) for a in names)
+    ids = None if known is None else set(known) | {p.id for p in places}
+    for n, entry in enumerate(_tables(data, "alias", path), start=1):
+        where = _where(path, "alias", n, entry)
+        aliases.extend(_curated_alias(entry, where, ids))
+    blocked = {
+        _curated_block(entry, _where(path, "block", n, entry))
+        for n, entry in enumerate(_tables(data, "block", path), start=1)
+    }
     return places, aliases, blocked
 
 
@@ -417,10 +734,12 @@ def _fingerprint(paths: Sequence[Path]) -> str:
 
 def _build(data_dir: Path) -> Gazetteer:
     gdir = data_dir / "gazetteer"
-    places = read_places(gdir / PLACES_FILE)
-    aliases = read_aliases(gdir / ALIASES_FILE)
-    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE)
-    return Gazetteer(places + cur_places, aliases + cur_aliases, blocked, preferred=cur_aliases)
+    rows = read_rows(gdir / PLACES_FILE)
+    cur_places, cur_aliases, blocked = read_curated(gdir / CURATED_FILE, {r[0] for r in rows})
+    rows.extend(_row(p) for p in cur_places)
+    aliases = itertools.chain(read_aliases_keyed(gdir / ALIASES_FILE), cur_aliases)
+    shapes = (f for f in _read_tsv(gdir / SHAPES_FILE) if len(f) >= 3)
+    return Gazetteer.from_rows(rows, aliases, blocked, preferred=cur_aliases, shapes=shapes)
 
 
 def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False) -> Gazetteer:
@@ -433,17 +752,13 @@ def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False)
     faster; it affects the whole process, so it is the caller's choice.
     """
     gdir = data_dir / "gazetteer"
-    paths = [gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / CURATED_FILE]
+    paths = [gdir / PLACES_FILE, gdir / ALIASES_FILE, gdir / SHAPES_FILE, gdir / CURATED_FILE]
     folder = hashlib.sha256(str(gdir.resolve()).encode()).hexdigest()[:8]
     cache = cache_dir / f"gazetteer-{folder}-{_fingerprint(paths)}.pickle" if cache_dir else None
     if cache and cache.exists():
-        try:
-            with cache.open("rb") as fh:
-                loaded = pickle.load(fh)
-            if isinstance(loaded, Gazetteer):
-                return _frozen(loaded) if freeze else loaded
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass
+        loaded = _read_pickle(cache)
+        if loaded is not None:
+            return _frozen(loaded) if freeze else loaded
     gaz = _build(data_dir)
     if cache:
         _write_pickle(cache, gaz)
@@ -451,6 +766,29 @@ def load(data_dir: Path, *, cache_dir: Path | None = None, freeze: bool = False)
             if stale != cache:
                 stale.unlink(missing_ok=True)
     return _frozen(gaz) if freeze else gaz
+
+
+def _read_pickle(path: Path) -> Gazetteer | None:
+    """The cached index, or ``None`` (with a warning) if the file is not one.
+
+    A cache file can be damaged in any way (truncated, overwritten, written by another
+    version): unpickling it may raise almost any exception, and each means "rebuild".
+    """
+    try:
+        with path.open("rb") as fh:
+            loaded = pickle.load(fh)
+    except Exception as err:  # any damage at all means: rebuild the index
+        problem = f"{type(err).__name__}: {err}"
+    else:
+        if isinstance(loaded, Gazetteer) and hasattr(loaded, "_index"):
+            return loaded
+        problem = f"it holds a {type(loaded).__name__}, not a gazetteer index"
+    warnings.warn(
+        f"gazetteer cache {str(path)!r} is unreadable ({problem}); rebuilding it",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def _frozen(gaz: Gazetteer) -> Gazetteer:
@@ -470,7 +808,12 @@ def _write_pickle(path: Path, obj: object) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
+            # No memo: the index shares no objects between its parts (the small repeated
+            # strings are coded, the id lookup is rebuilt on load), and a memo of its
+            # million objects would be most of a cold load's peak memory.
+            pickler.fast = True
+            pickler.dump(obj)
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

@@ -1,135 +1,127 @@
-"""Resolved mentions -> GeoDataFrames and GeoJSON files.
+"""The published layers: GeoJSON written from the store as one consistent set.
 
-Two point layers come out of the geoparser (EPSG:4326, longitudes in [-180, 180]):
+The layers are the product's exchange format (downloads, other GIS tools).  They are
+written from a committed store state into a new folder ``data/layersets/<build>/``, and
+``data/layers`` (a symlink) is switched to it in one atomic ``rename``: a reader of
+``data/layers/*`` sees the old set or the new one, never a mix.  The previous set is kept
+for readers still inside it; older ones and any leftover temporary folder are removed.
 
-``places``
-    one feature per place: ``place_id, name, kind, group, country, source, confidence,
-    mentions, article_ids, quotes, alternatives, lat, lon`` (lists are JSON-encoded strings,
-    because GeoJSON properties and GeoDataFrame columns stay flat).
-``mentions``
-    one feature per mention: ``place_id, name, kind, article_id, start, end, text, sentence,
-    sentence_start, hl_start, hl_end, confidence``.
-
-Writing is atomic: every file goes to a temporary name first and is renamed into place.
+``places.geojson``
+    one point per mentioned place: ``place_id, name, kind, group, country, source,
+    mentions, articles, first_date, last_date, confidence, corrected``.
+``mentions.geojson``
+    one point per placed mention: ``place_id, name, kind, article_id, start, end, text,
+    passage_start, passage_end, confidence, correction``.  The sentence is
+    ``articles.json``'s text between ``passage_start`` and ``passage_end``: quotes are not
+    copied, so the layers grow with the text, not with mentions × quotes.
+``routes.geojson``, ``articles.json``, ``claim_check.json``, ``manifest.json``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
-from shapely.geometry import Point
+from geo import _fault
+from geo.model import KIND_GROUPS, Article, Place, StoredMention, to_xy
+from geo.store import Store
 
-from geo._atomic import atomic_write_text
-from geo.corpus import passage_at, passages
-from geo.model import KIND_GROUPS, Article, Place, Resolution, to_xy
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 CRS = "EPSG:4326"
-PLACE_COLUMNS = (
-    "place_id", "name", "kind", "group", "country", "source", "confidence", "mentions",
-    "article_ids", "quotes", "alternatives", "lat", "lon",
-)  # fmt: skip
-MENTION_COLUMNS = (
-    "place_id", "name", "kind", "article_id", "start", "end", "text", "sentence",
-    "sentence_start", "hl_start", "hl_end", "confidence",
-)  # fmt: skip
+LAYERS = "layers"
+SETS = "layersets"
+MANIFEST = "manifest.json"
+FILES = (
+    "places.geojson",
+    "mentions.geojson",
+    "routes.geojson",
+    "articles.json",
+    "claim_check.json",
+)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def layers_dir(data_dir: Path) -> Path:
+    """The published layers of the atlas in ``data_dir`` (a symlink to the current set)."""
+    return data_dir / LAYERS
 
 
-def mention_rows(article: Article, resolutions: Sequence[Resolution]) -> list[dict[str, object]]:
-    """One row per resolved mention of ``article``, with the sentence that contains it."""
-    sentences = passages(article)
-    rows = []
-    for res in resolutions:
-        m, p = res.mention, res.place
-        sent = passage_at(sentences, m.start)
-        s_start, s_text = (sent.start, sent.text) if sent else (m.start, m.text)
-        rows.append({
-            "place_id": p.id, "name": p.name, "kind": p.kind, "article_id": article.id,
-            "start": m.start, "end": m.end, "text": m.text, "sentence": s_text,
-            "sentence_start": s_start, "hl_start": m.start - s_start, "hl_end": m.end - s_start,
-            "confidence": res.confidence, "geometry": Point(to_xy(p.lat, p.lon)),
-        })  # fmt: skip
-    return rows
+def _dumps(value: object, *, indent: int | None = None) -> str:
+    seps = (",", ":") if indent is None else (",", ": ")
+    return json.dumps(value, ensure_ascii=False, separators=seps, indent=indent, allow_nan=False)
 
 
-def mentions_frame(
-    articles: Sequence[Article], resolved: Mapping[str, Sequence[Resolution]]
-) -> gpd.GeoDataFrame:
-    """The mentions layer for all articles."""
-    rows = [r for a in articles for r in mention_rows(a, resolved.get(a.id, ()))]
-    return gpd.GeoDataFrame(
-        rows, columns=[*MENTION_COLUMNS, "geometry"], geometry="geometry", crs=CRS
-    )
+def _point(lat: float, lon: float) -> dict[str, Any]:
+    x, y = to_xy(lat, lon)
+    return {"type": "Point", "coordinates": [x, y]}
 
 
-def _quote(row: Mapping[str, object], article: Article | None) -> dict[str, object]:
-    return {
-        "article_id": row["article_id"],
-        "title": article.title if article else "",
-        "outlet": article.outlet if article else "",
-        "date": article.date if article else "",
-        "sentence": row["sentence"],
-        "hl_start": row["hl_start"],
-        "hl_end": row["hl_end"],
-        "start": row["start"],
-        "end": row["end"],
-    }
+def feature_collection(features: Sequence[Mapping[str, Any]]) -> str:
+    """RFC 7946 GeoJSON text, one feature per line (diffable, streamable)."""
+    lines = ",\n".join(_dumps(f) for f in features)
+    return f'{{"type":"FeatureCollection","features":[\n{lines}\n]}}\n'
 
 
-def _alternatives(places: Iterable[Place]) -> list[dict[str, object]]:
-    return [
-        {"name": p.name, "kind": p.kind, "country": p.country, "lat": p.lat, "lon": p.lon,
-         "source": p.source}
-        for p in places
-    ]  # fmt: skip
+def place_features(
+    mentions: Sequence[StoredMention], places: Mapping[str, Place], dates: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """One feature per place that placed mentions name, most mentioned first."""
+    groups: dict[str, list[StoredMention]] = {}
+    for m in mentions:
+        if m.place_id is not None and m.place_id in places:
+            groups.setdefault(m.place_id, []).append(m)
+    out = []
+    for pid, items in groups.items():
+        p = places[pid]
+        days = sorted(d for d in (dates.get(m.article_id, "") for m in items) if d)
+        props: dict[str, Any] = {
+            "place_id": pid, "name": p.name, "kind": p.kind,
+            "group": KIND_GROUPS.get(p.kind, "region"), "country": p.country,
+            "source": p.source, "mentions": len(items),
+            "articles": len({m.article_id for m in items}),
+            "first_date": days[0] if days else "", "last_date": days[-1] if days else "",
+            "confidence": round(min(m.confidence for m in items), 3),
+            "corrected": any(m.correction for m in items),
+        }  # fmt: skip
+        out.append({"type": "Feature", "properties": props, "geometry": _point(p.lat, p.lon)})
+    out.sort(key=_by_mentions)
+    return out
 
 
-def places_frame(
-    articles: Sequence[Article], resolved: Mapping[str, Sequence[Resolution]]
-) -> gpd.GeoDataFrame:
-    """The places layer: one feature per distinct place, with its quotes and mentions."""
-    by_id = {a.id: a for a in articles}
-    groups: dict[str, list[tuple[Resolution, dict[str, object]]]] = {}
-    for art in articles:
-        res_list = resolved.get(art.id, ())
-        for res, row in zip(res_list, mention_rows(art, res_list), strict=True):
-            groups.setdefault(res.place.id, []).append((res, row))
-    rows = []
-    for place_id, items in groups.items():
-        place = items[0][0].place
-        seen: set[tuple[object, object]] = set()
-        quotes = []
-        for _, row in items:
-            key = (row["article_id"], row["sentence_start"])
-            if key not in seen:
-                seen.add(key)
-                quotes.append(_quote(row, by_id.get(str(row["article_id"]))))
-        rows.append({
-            "place_id": place_id, "name": place.name, "kind": place.kind,
-            "group": KIND_GROUPS.get(place.kind, "region"), "country": place.country,
-            "source": place.source,
-            "confidence": round(min(r.confidence for r, _ in items), 3),
-            "mentions": len(items),
-            "article_ids": _dumps(sorted({str(r["article_id"]) for _, r in items})),
-            "quotes": _dumps(quotes),
-            "alternatives": _dumps(_alternatives(items[0][0].alternatives)),
-            "lat": place.lat, "lon": place.lon, "geometry": Point(to_xy(place.lat, place.lon)),
-        })  # fmt: skip
-    frame = pd.DataFrame(rows, columns=[*PLACE_COLUMNS, "geometry"])
-    frame = frame.sort_values(["mentions", "name"], ascending=[False, True], ignore_index=True)
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=CRS)
+def _by_mentions(feature: Mapping[str, Any]) -> tuple[int, str]:
+    props = feature["properties"]
+    return (-int(props["mentions"]), str(props["name"]))
 
 
-def articles_records(articles: Sequence[Article]) -> list[dict[str, object]]:
-    """Article metadata and text, for the reader view and quotes."""
+def mention_features(
+    mentions: Sequence[StoredMention], places: Mapping[str, Place]
+) -> list[dict[str, Any]]:
+    """One feature per placed mention, in article and text order."""
+    out = []
+    for m in mentions:
+        p = places.get(m.place_id) if m.place_id else None
+        if p is None:
+            continue
+        props = {
+            "place_id": p.id, "name": p.name, "kind": p.kind, "article_id": m.article_id,
+            "start": m.start, "end": m.end, "text": m.text, "passage_start": m.passage_start,
+            "passage_end": m.passage_end, "confidence": m.confidence,
+            "correction": m.correction,
+        }  # fmt: skip
+        out.append({"type": "Feature", "properties": props, "geometry": _point(p.lat, p.lon)})
+    return out
+
+
+def article_records(articles: Sequence[Article]) -> list[dict[str, object]]:
+    """Article metadata and text, as ``articles.json`` holds them."""
     return [
         {"id": a.id, "title": a.title, "outlet": a.outlet, "author": a.author, "date": a.date,
          "date_approximate": a.date_approximate, "url": a.url, "text": a.text}
@@ -137,43 +129,123 @@ def articles_records(articles: Sequence[Article]) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def to_geojson(frame: gpd.GeoDataFrame) -> str:
-    """A GeoDataFrame as RFC 7946 GeoJSON text (EPSG:4326, no feature ids)."""
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(CRS)
-    return str(frame.to_json(drop_id=True, ensure_ascii=False))
+def layer_files(st: Store) -> dict[str, str]:
+    """Every layer file's text, from one committed state of the store."""
+    mentions = st.mentions()
+    places = st.places(m.place_id for m in mentions if m.place_id)
+    full = st.articles(with_text=True)
+    dates = {a.id: a.date for a in full}
+    route_features = [
+        {"type": "Feature", "properties": props, "geometry": geom} for props, geom in st.routes()
+    ]
+    return {
+        "places.geojson": feature_collection(place_features(mentions, places, dates)),
+        "mentions.geojson": feature_collection(mention_features(mentions, places)),
+        "routes.geojson": feature_collection(route_features),
+        "articles.json": _dumps(article_records(full), indent=1) + "\n",
+        "claim_check.json": _dumps(st.claim(), indent=1) + "\n",
+    }
 
 
-def read_layer(path: Path, columns: Sequence[str] = ()) -> gpd.GeoDataFrame:
-    """Read a GeoJSON layer written by :func:`write_layers`.
+def _write_synced(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
-    ``columns`` are guaranteed to exist, so an empty layer (a corpus with no places yet)
-    reads as an empty table of the right shape rather than one with no columns at all.
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(data_dir: Path, files: Mapping[str, str], *, name: str) -> Path:
+    """Write ``files`` as a new layer set and make it the published one, atomically.
+
+    The set is written into a temporary folder, synced, renamed to ``layersets/<name>``,
+    and only then is the ``layers`` symlink replaced (``rename`` over it).  A failure
+    anywhere before that last step (a full disk, a kill) leaves the old set published.
+    The caller holds the write lock.
     """
+    sets = data_dir / SETS
+    sets.mkdir(parents=True, exist_ok=True)
+    final = sets / name
+    tmp = sets / f".tmp-{name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for number, (file_name, text) in enumerate(files.items()):
+            if number == 2:
+                _fault.point("publish-files")
+            _write_synced(tmp / file_name, text)
+        digests = {n: hashlib.sha256(t.encode("utf-8")).hexdigest() for n, t in files.items()}
+        manifest = {"build": name, "written": time.strftime("%Y-%m-%dT%H:%M:%S"), "files": digests}
+        _write_synced(tmp / MANIFEST, _dumps(manifest, indent=1) + "\n")
+        _fsync_dir(tmp)
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fault.point("publish-renamed")
+    previous = _switch(data_dir, final)
+    _fault.point("switched")
+    _clean(sets, keep={final.name, previous})
+    return final
+
+
+def _switch(data_dir: Path, target: Path) -> str:
+    """Point ``layers`` at ``target``; returns the name of the set it pointed at before."""
+    link = layers_dir(data_dir)
+    previous = Path(os.readlink(link)).name if link.is_symlink() else ""
+    if link.is_dir() and not link.is_symlink():  # a folder from before the store: move it
+        previous = f"legacy-{time.strftime('%Y%m%d%H%M%S')}"
+        link.rename(data_dir / SETS / previous)
+    tmp_link = data_dir / f".{LAYERS}.{os.getpid()}.tmp"
+    tmp_link.unlink(missing_ok=True)
+    tmp_link.symlink_to(Path(SETS) / target.name, target_is_directory=True)
+    os.replace(tmp_link, link)
+    _fsync_dir(data_dir)
+    return previous
+
+
+def _clean(sets: Path, *, keep: set[str]) -> None:
+    """Remove every set but the ones in ``keep`` (the new one, and the one published
+    before it, which readers may still be in), temporary folders and stale links."""
+    for path in sets.iterdir():
+        if path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+    for leftover in sets.parent.glob(f".{LAYERS}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def published_build(data_dir: Path) -> str:
+    """The build id of the published layer set ('' when none is)."""
+    try:
+        manifest = json.loads((layers_dir(data_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return str(manifest.get("build", "")) if isinstance(manifest, dict) else ""
+
+
+def is_published(data_dir: Path, build_id: str) -> bool:
+    """Whether the published set is whole and was written from build ``build_id``."""
+    folder = layers_dir(data_dir)
+    return (
+        bool(build_id)
+        and published_build(data_dir) == build_id
+        and all((folder / f).is_file() for f in FILES)
+    )
+
+
+def read_layer(path: Path) -> gpd.GeoDataFrame:
+    """Read a published GeoJSON layer as a GeoDataFrame (EPSG:4326)."""
+    import geopandas as gpd  # noqa: PLC0415  (a build never needs it: it writes JSON)
+
     data = json.loads(path.read_text(encoding="utf-8"))
-    frame = gpd.GeoDataFrame.from_features(data["features"], crs=CRS)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        frame = gpd.GeoDataFrame(
-            frame.reindex(columns=[*frame.columns.drop("geometry"), *missing, "geometry"]),
-            geometry="geometry",
-            crs=CRS,
-        )
-    return frame
-
-
-MANIFEST = "manifest.json"
-
-
-def write_layers(out_dir: Path, files: Mapping[str, str]) -> None:
-    """Write every ``name -> text`` file into ``out_dir``, each one atomically, and then
-    :data:`MANIFEST` (the SHA-256 of each file) last.
-
-    All content is produced before this is called, so a failing build never reaches it
-    and the last good layers stay as they were.  Readers key their caches on the manifest,
-    which changes only once the whole set is in place.
-    """
-    for name, text in files.items():
-        atomic_write_text(out_dir / name, text)
-    digests = {n: hashlib.sha256(t.encode("utf-8")).hexdigest() for n, t in files.items()}
-    atomic_write_text(out_dir / MANIFEST, json.dumps({"files": digests}, indent=1) + "\n")
+    return gpd.GeoDataFrame.from_features(data["features"], crs=CRS)

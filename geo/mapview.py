@@ -50,8 +50,9 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from geo.assets import DEFAULT_ASSET_BASE, localize_assets
+from geo.corpus import plain
 from geo.errors import BadInput, DataFileError
-from geo.model import to_latlon
+from geo.model import Excerpt, to_latlon
 
 #: Kind group -> (legend label, colour); the order is the legend's.
 GROUP_STYLES = {
@@ -89,7 +90,7 @@ BASE_LAYERS = (OFFLINE_LAYER, *TILE_LAYERS)
 RETURNED_OBJECTS = ("last_active_drawing", "last_object_clicked_count")
 TILE_NOTICE = "Online tiles unavailable — offline base map still works"
 OCEAN, LAND, BORDER, COAST = "#c6dbea", "#f4f1ea", "#a8a39a", "#5b7f99"
-MAX_QUOTES = 5
+MAX_QUOTES = 3
 #: Leaflet panes: base map under the routes (overlayPane, 400), places above them.
 BASEMAP_PANE, PLACES_PANE = "news-atlas-basemap", "news-atlas-places"
 _FIRST_QUOTE_CHARS = 600
@@ -154,9 +155,10 @@ def esc(value: object) -> str:
     """Escape ``value`` for HTML that folium puts inside a JS template literal.
 
     ``html.escape(..., quote=True)`` plus character references for the backtick, ``$`` and
-    backslash, which would otherwise end or alter the template literal.
+    backslash, which would otherwise end or alter the template literal.  Bidirectional
+    control characters are removed (a U+202E would reverse the text shown after it).
     """
-    text = html.escape(str(value), quote=True)
+    text = html.escape(plain(str(value)), quote=True)
     return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 
 
@@ -238,17 +240,9 @@ def highlight(
     return "".join(out).replace("\n", "<br>")
 
 
-def _highlighted(sentence: str, start: object, end: object) -> str:
-    """``sentence`` escaped, with ``sentence[start:end]`` marked when the offsets are sound."""
-    return highlight(sentence, [(start, end)])
-
-
-def _quote_html(quote: Mapping[str, Any]) -> str:
-    sentence = str(quote.get("sentence", ""))
-    text = _highlighted(sentence, quote.get("hl_start"), quote.get("hl_end"))
-    source = " — ".join(
-        esc(v) for v in (quote.get("title"), quote.get("outlet"), quote.get("date")) if v
-    )
+def _quote_html(quote: Excerpt) -> str:
+    text = highlight(quote.sentence, quote.spans)
+    source = " — ".join(esc(v) for v in (quote.title, quote.outlet, quote.date) if v)
     return (
         f"<li style='margin:0 0 6px'><span>{text}</span>"
         f"<br><small style='color:#555'>{source}</small></li>"
@@ -256,11 +250,16 @@ def _quote_html(quote: Mapping[str, Any]) -> str:
 
 
 def place_popup_html(row: Any) -> str:
-    """Popup HTML for one place: name, kind, country, mentions and at most 5 quotes."""
-    quotes = _json_list(row.quotes, "quotes")
-    shown = "".join(_quote_html(q) for q in quotes[:MAX_QUOTES] if isinstance(q, Mapping))
-    more = len(quotes) - MAX_QUOTES
-    more_html = f"<div><i>+{more} more in the side panel</i></div>" if more > 0 else ""
+    """Popup HTML for one place: name, kind, country, mentions and its first quotes
+    (``row.quotes``: :class:`~geo.model.Excerpt` records), with how many more the side
+    panel has (``row.passages``)."""
+    quotes = [q for q in (row.quotes or ()) if isinstance(q, Excerpt)][:MAX_QUOTES]
+    shown = "".join(_quote_html(q) for q in quotes)
+    total = int(getattr(row, "passages", len(quotes)) or len(quotes))
+    more = total - len(quotes)
+    more_html = (
+        f"<div><i>{total} passages: the side panel lists them all</i></div>" if more > 0 else ""
+    )
     country = f" · {esc(row.country)}" if row.country else ""
     plural = "" if int(row.mentions) == 1 else "s"
     return (

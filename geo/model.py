@@ -142,3 +142,40 @@ def to_xy(lat: float, lon: float) -> tuple[float, float]:
 def to_latlon(x: float, y: float) -> tuple[float, float]:
     """Return folium/Leaflet order ``(lat, lon)`` for a GeoJSON/shapely ``(x, y)`` pair."""
     return (y, x)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    """A mention as the store keeps it: where it is, the passage around it and its place.
+
+    ``place_id`` is ``None`` for a toponym that was recognised but could not be placed (or
+    that a correction declared not a place).  ``candidates`` are the runner-up place ids,
+    best first.  ``parsed_place_id`` is the parser's own choice, before any correction.
+    """
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    passage_start: int
+    passage_end: int
+    place_id: str | None
+    confidence: float
+    candidates: tuple[str, ...] = ()
+    parsed_place_id: str | None = None
+    correction: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Excerpt:
+    """A passage quoted as evidence for a place: the sentence, the mention spans in it
+    (offsets into ``sentence``) and where it comes from."""
+
+    article_id: str
+    title: str
+    outlet: str
+    date: str
+    url: str
+    passage_start: int
+    sentence: str
+    spans: tuple[tuple[int, int], ...]

@@ -18,8 +18,11 @@ The word lists below are English grammar (prepositions, titles, months), not pla
 
 from __future__ import annotations
 
+import bisect
 import gzip
+import itertools
 import re
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +51,7 @@ _SUFFIXES = _words(
     """
     region province oblast krai kray river strait straits sea island islands peninsula
     county district state prefecture republic bay gulf valley mountains desert lake port
+    crossing platform
     """
 )
 _GLUE = frozenset("-‐–'’.&")
@@ -66,10 +70,12 @@ _TITLES = _words(
 _SPEECH = _words(
     """
     said says told tweeted added wrote explained noted stated argued asked replied recalled
-    insisted admitted acknowledged confirmed announced
+    insisted admitted acknowledged confirmed announced reported reports quoted cited
     """
 )
-_ABBREVIATED_TITLES = _words("mr mrs ms dr gen sen rep gov sgt lt capt col prof rev st")
+_ABBREVIATED_TITLES = _words(
+    "mr mrs ms dr gen sen sens rep reps gov govs sgt lt capt col prof rev st"
+)
 _FUNCTION = _words(
     """
     a an the in on at to from for by with and but or nor so yet as of after before since
@@ -107,6 +113,37 @@ _MONTHS = _words(
     friday saturday sunday
     """
 )
+#: Words that link two places: "with" after one of them is a place cue ("links Rajin with
+#: Khasan", "its border with Laos"), as "with" alone is not ("met with Wu").
+_LINKS = _words(
+    """
+    link links linked linking connect connects connected connecting border borders
+    bordering join joins joined joining road rail railway bridge route crossing
+    """
+)
+#: How many words before "with" a linking word may stand.
+LINK_REACH = 5
+#: Nouns that make the name before them an organisation's ("Xinhua news agency").
+_ORG_NOUNS = _words(
+    """
+    news agency agencies corp corporation company inc ltd llc plc group holdings airline
+    airlines airways television tv newspaper daily broadcaster bank brand stores
+    administration
+    """
+)
+#: People named by their workplace: a building's name before one of these stands for the
+#: institution in it ("White House aides", "Pentagon officials"), not for the place.
+_ROLE_NOUNS = _words(
+    """
+    aide aides official officials staff staffer staffers spokesman spokeswoman spokesperson
+    press secretary chief counsel adviser advisers advisor correspondent correspondents
+    lawyer lawyers source sources insiders officers employees
+    """
+)
+#: Prior from which a common word's place is well known: it needs evidence to be rejected
+#: ("Shanghai", "Phoenix", "the Arctic"), not to be kept.
+WELL_KNOWN = 0.85
+_SETTLEMENTS = frozenset({"city", "port"})
 #: Minimum prior (see geo.gazetteer.prior) of a settlement named without a place cue.
 WEAK_SINGLE = 0.55
 WEAK_MULTI = 0.45
@@ -196,28 +233,33 @@ class Tokens(dict[int, Token]):
     recognizer asks for the same few tokens many times.
     """
 
-    __slots__ = ("_matches", "capitalised", "n")
+    __slots__ = ("_ends", "_starts", "_text", "capitalised", "n")
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        self._matches = list(_TOKEN.finditer(text))
-        self.n = len(self._matches)
-        self.capitalised = [i for i, m in enumerate(self._matches) if text[m.start()].isupper()]
+        # Offsets in two machine-word arrays, not a match object per token: a 10 MB text
+        # has two million tokens.
+        starts, ends = array("q"), array("q")
+        for m in _TOKEN.finditer(text):
+            a, b = m.span()
+            starts.append(a)
+            ends.append(b)
+        self._text, self._starts, self._ends, self.n = text, starts, ends, len(starts)
+        self.capitalised = [i for i, a in enumerate(starts) if text[a].isupper()]
 
     def __len__(self) -> int:
         return self.n
 
     def text_at(self, i: int) -> str:
         """The text of token ``i``, without making its :class:`Token`."""
-        return self._matches[i].group()
+        return self._text[self._starts[i] : self._ends[i]]
 
     def __missing__(self, i: int) -> Token:
         if not 0 <= i < self.n:
             raise IndexError(i)
-        m = self._matches[i]
-        word = m.group()
+        start, end = self._starts[i], self._ends[i]
+        word = self._text[start:end]
         first = word[0]
-        start, end = m.span()
         tok = self[i] = _new_token(Token, (start, end, word, first.isalnum(), first.isupper()))
         return tok
 
@@ -252,7 +294,8 @@ def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None
         lowercase = tok.is_word and not tok.is_cap
         if lowercase and tok.text not in _CONNECTORS and tok.text.lower() not in _SUFFIXES:
             break
-        if _can_end(tok) and gaz.has_key(key := normalize(text[first.start : tok.end])):
+        key = normalize(text[first.start : tok.end]) if _can_end(tok) else ""
+        if key and gaz.has_key(key, variants=tok.is_cap and j > i):
             best = _Match(i, j, first.start, tok.end)
             dot = tokens[j + 1] if j + 1 < tokens.n else None
             if dot and dot.text == "." and dot.start == tok.end and gaz.abbreviation(key):
@@ -337,7 +380,7 @@ def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
     after, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
     glued_after = bool(after and after.text in "-‐" and after.start == m.end)
     if glued_after and after and nxt and nxt.start == after.end:
-        return nxt.text[0].isdigit() or (nxt.is_cap and not ctx.gaz.has_key(normalize(nxt.text)))
+        return nxt.text[0].isdigit() or (nxt.is_cap and not _placelike(ctx, nxt))
     before, prev = ctx.word(m.first - 1), ctx.word(m.first - 2)
     if (
         before
@@ -346,8 +389,16 @@ def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
         and prev
         and prev.end == before.start
     ):
-        return prev.is_cap and not ctx.gaz.has_key(normalize(prev.text))
+        return prev.is_cap and not _placelike(ctx, prev)
     return False
+
+
+def _placelike(ctx: _Context, tok: Token) -> bool:
+    """A capitalised word that can be the other place of a compound ("Moscow-Pyongyang",
+    "Rajin-Khasan"), not a name's ordinary word ("Wal-Mart")."""
+    return ctx.gaz.has_key(normalize(tok.text)) and (
+        not _ordinary(ctx, tok) or _strong(ctx, tok.text)
+    )
 
 
 def _strong(ctx: _Context, surface: str) -> bool:
@@ -366,12 +417,15 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if _hyphen_glued(ctx, m):
         return True
     nxt = ctx.word(m.last + 1)
+    surface = ctx.text[m.start : m.end]
     glued_next = bool(
         nxt and _name_word(nxt) and ctx.adjacent(m.last, m.last + 1)
-        and nxt.text.lower() not in _MONTHS
+        and nxt.text.lower() not in _MONTHS and not _placed_in(ctx, surface, nxt.text)
     )  # fmt: skip
     prev = ctx.word(m.first - 1)
     glued_prev = bool(prev and _name_word(prev) and ctx.adjacent(m.first - 1, m.first))
+    if glued_prev and prev and _placed_in(ctx, prev.text, ctx.tokens[m.first].text):
+        glued_prev = False  # "Maiduguri Borno State": the region of the town before it
     if glued_prev and prev:
         low = prev.text.lower()
         initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
@@ -379,7 +433,6 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
             glued_prev = False
     if not (glued_next or glued_prev):
         return False
-    surface = ctx.text[m.start : m.end]
     acronym = surface.isupper()  # "Henry Lazenby US-based": no one's name is in capitals
     if not acronym and _personal_name(
         ctx, m, nxt if glued_next else None, prev if glued_prev else None
@@ -399,6 +452,18 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if m.first == m.last and top and top[0].score < PERSON_MAX and not named and personal:
         ctx.persons.add(normalize(surface))
     return True
+
+
+def _placed_in(ctx: _Context, town: str, region: str) -> bool:
+    """Whether ``region`` names a first-level region or a country that a place called
+    ``town`` lies in: then "Maiduguri Borno State" is a town and its region, not one name."""
+    if len(region) < 3 or region.lower() in ctx.lex.english_words:
+        return False
+    outer, inner = ctx.top(region), ctx.top(town)
+    return bool(
+        outer and inner and outer[0].kind in ("admin1", "country")
+        and inner[0].kind in _SETTLEMENTS and inner[0].country == outer[0].country
+    )  # fmt: skip
 
 
 def _name_word(tok: Token) -> bool:
@@ -455,13 +520,26 @@ def _acronym_ok(ctx: _Context, m: _Match, surface: str) -> bool:
 
 def _has_cue(ctx: _Context, m: _Match) -> bool:
     """Place evidence around an ambiguous word: a locative word before, ', Place' after."""
-    if ctx.prev_word(m.first) in _LOCATIVE:
+    prev = ctx.prev_word(m.first)
+    if prev in _LOCATIVE or (prev == "with" and _linked(ctx, m.first - 1)):
         return True
     comma, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
     return bool(
         comma and comma.text == "," and nxt and nxt.is_cap
         and any(p.kind in ("admin1", "country") for p in ctx.gaz.candidates(nxt.text, limit=3))
     )  # fmt: skip
+
+
+def _linked(ctx: _Context, with_at: int) -> bool:
+    """Whether a linking word ("links", "border") stands a few words before token ``with_at``."""
+    start = max(0, with_at - LINK_REACH)
+    return any(ctx.tokens.text_at(j).lower() in _LINKS for j in range(start, with_at))
+
+
+def _well_known(ctx: _Context, surface: str) -> bool:
+    """A place everyone knows by this very name ("Shanghai", "the Arctic")."""
+    top = ctx.top(surface)
+    return bool(top) and top[0].score >= WELL_KNOWN and ctx.gaz.is_own_name(surface, top[0])
 
 
 def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
@@ -475,9 +553,30 @@ def _common_word_ok(ctx: _Context, m: _Match, surface: str) -> bool:
     top = ctx.top(surface)
     if top and top[0].kind in _GLOBAL:  # "China said", "Turkey", "the Pacific"
         return True
-    if _sentence_initial(ctx.text, ctx.tokens, m.first):
+    return not _sentence_initial(ctx.text, ctx.tokens, m.first) and _common_word_cued(ctx, m)
+
+
+def _common_word_cued(ctx: _Context, m: _Match) -> bool:
+    """A capitalised common word inside a sentence: a place after a cue, or a well-known
+    place unless evidence says otherwise ("the Phoenix" is a ship, "Orange Drugs" a firm)."""
+    surface = ctx.text[m.start : m.end]
+    the = ctx.prev_word(m.first) == "the"
+    nxt = ctx.word(m.last + 1)
+    named = bool(nxt and nxt.is_cap and ctx.adjacent(m.last, m.last + 1))
+    if _well_known(ctx, surface) and not named:
+        # "the Phoenix" is a ship or a paper, "Orange said" a company
+        town = ctx.top(surface)[0].kind in _SETTLEMENTS
+        return not (town and (the or _next_word(ctx, m) in _SPEECH))
+    return not the and (_has_cue(ctx, m) or _qualifying(ctx, m))
+
+
+def _qualifying(ctx: _Context, m: _Match) -> bool:
+    """A region's name after a place and a comma ("Knockhill, Fife"): it says where the
+    place is, whatever else the word means."""
+    comma, place = ctx.word(m.first - 1), ctx.word(m.first - 2)
+    if not (comma and comma.text == "," and place and place.is_cap and place.is_word):
         return False
-    return ctx.prev_word(m.first) != "the" and _has_cue(ctx, m)
+    return m.end - m.start >= 3 and _placed_in(ctx, place.text, ctx.text[m.start : m.end])
 
 
 def _adjective(ctx: _Context, m: _Match, surface: str) -> bool:
@@ -504,28 +603,102 @@ def _lone_given_name(ctx: _Context, m: _Match, surface: str) -> bool:
     return not known and not _has_cue(ctx, m)
 
 
-def _accept(ctx: _Context, m: _Match, *, known: bool = False) -> bool:
+def _accept(ctx: _Context, m: _Match, *, known: bool = False, listed: bool = False) -> bool:
     """Whether the match is a toponym; ``known``: the same name is one elsewhere in the text,
-    so a minor place needs no cue of its own ("in Samos" ... "the Samos hotspot")."""
+    so a minor place needs no cue of its own ("in Samos" ... "the Samos hotspot");
+    ``listed``: it stands in a list of places, which is evidence enough for a common word or
+    a minor place ("Harbin, Shanghai and Guangzhou")."""
     surface = ctx.text[m.start : m.end]
     key = normalize(surface)
-    if key in ctx.persons:
+    if key in ctx.persons or _designation(ctx, m, surface) or _workplace(ctx, m, surface):
         return False
     if _titled(ctx, m) or _speaker(ctx, m, surface):
         ctx.persons.add(key)
         return False
-    if _is_title(ctx, m, surface):
+    if _is_title(ctx, m, surface) or _part_of_longer_name(ctx, m):
         return False
-    if _part_of_longer_name(ctx, m) or _lone_given_name(ctx, m, surface):
+    if (not listed and _lone_given_name(ctx, m, surface)) or _adjective(ctx, m, surface):
         return False
-    if _adjective(ctx, m, surface):
+    if _organisation(ctx, m, surface):
+        ctx.persons.add(key)  # an organisation's name for the rest of the text, too
         return False
     return (
         normalize(surface) not in _DIRECTIONS
         and _acronym_ok(ctx, m, surface)
-        and _common_word_ok(ctx, m, surface)
-        and (known or _important_or_cued(ctx, m, surface))
+        and (listed or _common_word_ok(ctx, m, surface))
+        and (known or _important_or_cued(ctx, m, surface, listed=listed))
     )
+
+
+_LIST_JOINS = (",", "and", "or", ",and", ",or")
+#: How many names make a list that vouches for its members.
+LIST_MIN = 3
+
+
+def _in_list(ctx: _Context, a: _Match, b: _Match) -> bool:
+    """Whether ``b`` follows ``a`` in a list: "A, B", "A and B", "A, and B"."""
+    if b.first - a.last > 3:  # at most two tokens between: ", and"
+        return False
+    between = "".join(ctx.tokens.text_at(j) for j in range(a.last + 1, b.first))
+    return between.lower() in _LIST_JOINS and "\n" not in ctx.text[a.end : b.start]
+
+
+def _listed(ctx: _Context, matches: list[_Match], ok: list[bool]) -> list[bool]:
+    """Accept the rejected matches of a list of three or more names of which at least two
+    are accepted places ("Harbin, Shanghai and Guangzhou": the list is the evidence; "the
+    US or Nato" is no such list)."""
+    ok = list(ok)
+    chain: list[int] = []
+    for k in range(len(matches) + 1):
+        if chain and k < len(matches) and _in_list(ctx, matches[chain[-1]], matches[k]):
+            chain.append(k)
+            continue
+        if len(chain) >= LIST_MIN and sum(ok[i] for i in chain) >= LIST_MIN - 1:
+            for i in chain:
+                m = matches[i]
+                initial = _sentence_initial(ctx.text, ctx.tokens, m.first)  # "Still, Hawaii"
+                if not ok[i] and not initial:
+                    ok[i] = _accept(ctx, m, listed=True)
+        chain = [k]
+    return ok
+
+
+def _designation(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A short word in lower case or title case ("Co." of a company, "Ga" but not "GA") or
+    a minor place's name before a number ("Arc 6" ice class, "Kanal 13"): no place."""
+    letters = surface.replace(".", "")
+    if len(letters) <= 2 and not letters.isupper() and not surface.endswith("."):
+        return True
+    nxt = ctx.word(m.last + 1)
+    if not (nxt and nxt.text.isdigit() and ctx.adjacent(m.last, m.last + 1)):
+        return False
+    top = ctx.top(surface)
+    return m.first == m.last and bool(top) and top[0].score <= STRONG
+
+
+def _next_word(ctx: _Context, m: _Match) -> str:
+    nxt = ctx.word(m.last + 1)
+    return nxt.text.lower() if nxt and nxt.is_word and ctx.adjacent(m.last, m.last + 1) else ""
+
+
+def _workplace(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A building's name before the people who work in it ("White House aides"): the
+    institution, not the place (elsewhere in the text it may well be the place)."""
+    if _next_word(ctx, m) not in _ROLE_NOUNS:
+        return False
+    top = ctx.top(surface)
+    return bool(top) and top[0].kind == "facility"
+
+
+def _organisation(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A minor place's name used for an organisation: before "news agency", "Corp" or the
+    like, or as a source ("according to Xinhua")."""
+    source = (
+        m.first >= 2
+        and ctx.tokens.text_at(m.first - 1).lower() == "to"
+        and ctx.tokens.text_at(m.first - 2).lower() == "according"
+    )
+    return (source or _next_word(ctx, m) in _ORG_NOUNS) and not _strong(ctx, surface)
 
 
 def _speaker(ctx: _Context, m: _Match, surface: str) -> bool:
@@ -552,15 +725,15 @@ def _is_title(ctx: _Context, m: _Match, surface: str) -> bool:
     return bool(dot and dot.text == "." and dot.start == m.end and name and name.is_cap)
 
 
-def _important_or_cued(ctx: _Context, m: _Match, surface: str) -> bool:
-    """A name known only as a hamlet needs a place cue ("in White Swan", "Nato" needs one),
-    and so does a name that is only another name of a place, sharing no word with its own
-    ("Chopin" for Chopinzinho, "Igbo" for Igbo-Ukwu)."""
+def _important_or_cued(ctx: _Context, m: _Match, surface: str, *, listed: bool = False) -> bool:
+    """A name known only as a hamlet needs a place cue ("in White Swan"; a list of places is
+    one), and so does a name that is only another name of a place, sharing no word with its
+    own ("Chopin" for Chopinzinho, "Igbo" for Igbo-Ukwu, "Nato"): a list is none for those."""
     top = ctx.top(surface)
     if not top:
         return True
     floor = WEAK_SINGLE if m.first == m.last else WEAK_MULTI
-    weak = top[0].kind in ("city", "port") and top[0].score < floor
+    weak = not listed and top[0].kind in ("city", "port") and top[0].score < floor
     if weak or _nickname_only(ctx, surface, top[0]):
         return _has_cue(ctx, m)
     return True
@@ -637,10 +810,26 @@ def named_facilities(ctx: _Context) -> list[_Match]:
 
 
 def _merge(gazetteer_hits: list[_Match], named: list[_Match]) -> list[_Match]:
-    """Keep named spans that contain gazetteer hits (the longer name wins), in text order."""
-    keep = [m for m in gazetteer_hits if not any(n.start <= m.start and m.end <= n.end
-                                                  for n in named)]  # fmt: skip
-    extra = [n for n in named if not any(m.start < n.end and n.start < m.end for m in keep)]
+    """Keep named spans that contain gazetteer hits (the longer name wins), in text order.
+
+    ``named`` is sorted and non-overlapping; both lookups are binary searches, so a long
+    text costs O(n log n), not hits × names.
+    """
+    starts = [n.start for n in named]
+
+    def inside_named(m: _Match) -> bool:
+        i = bisect.bisect_right(starts, m.start) - 1
+        return i >= 0 and m.end <= named[i].end
+
+    keep = sorted((m for m in gazetteer_hits if not inside_named(m)), key=lambda m: m.start)
+    keep_starts = [m.start for m in keep]
+    reach = list(itertools.accumulate((m.end for m in keep), max))
+
+    def overlaps_kept(n: _Match) -> bool:
+        i = bisect.bisect_left(keep_starts, n.end) - 1  # kept matches starting before n ends
+        return i >= 0 and reach[i] > n.start
+
+    extra = [n for n in named if not overlaps_kept(n)]
     return sorted(keep + extra, key=lambda m: m.start)
 
 
@@ -655,7 +844,7 @@ def recognize(text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = "") 
     tokens = Tokens(text)
     ctx = _Context(text, tokens, gaz, lex, set())
     matches = candidates(text, tokens, gaz)
-    accepted = [_accept(ctx, m) for m in matches]
+    accepted = _listed(ctx, matches, [_accept(ctx, m) for m in matches])
     # One sense per text: a minor place named "in X" is a place where it has no cue, too.
     places = {
         normalize(text[m.start : m.end])

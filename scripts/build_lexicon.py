@@ -26,12 +26,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from geo import gazetteer
 

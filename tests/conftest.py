@@ -2,8 +2,8 @@
 
 The layers (``data/layers``) are not in git, so the tests build their own on every session,
 exactly as a fresh clone would: a temporary data folder gets symlinks to the checked-in
-gazetteer, recognizer, base map and routes file, and :func:`geo.dashboard.ensure_layers`
-builds ``layers/`` into it.  The real ``data/layers`` is never read or written.  The
+gazetteer, recognizer, base map and routes file, and :func:`geo.build.ensure_built`
+builds the store and ``layers/`` into it.  The real ``data/layers`` is never read or written.  The
 gazetteer index cache stays in the project's ``.cache`` so it is built at most once.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from geo import dashboard, settings
+from geo import build, dashboard, layers, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -62,7 +62,11 @@ class AtlasData:
 
     @property
     def layers_dir(self) -> Path:
-        return dashboard.layers_dir(self.cfg)
+        return layers.layers_dir(self.cfg.data_dir)
+
+    @property
+    def store(self) -> Path:
+        return dashboard.store_file(self.cfg)
 
 
 @pytest.fixture(scope="session")
@@ -87,8 +91,8 @@ def build_atlas(root: Path, seeds: Path) -> AtlasData:
     cfg = dataclasses.replace(
         base, data_dir=data_folder(root), seeds_dir=seeds, cache_dir=CACHE, online=False
     )
-    assert dashboard.ensure_layers(cfg) is not None, "the fresh folder should need a build"
-    assert dashboard.layers_stamp(cfg) is not None
+    assert build.ensure_built(cfg) is not None, "the fresh folder should need a build"
+    assert dashboard.data_version(cfg) == 1
     return AtlasData(cfg)
 
 

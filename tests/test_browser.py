@@ -158,7 +158,7 @@ def test_click_marker_popup_and_side_panel(
     browser_page: tuple[Page, list[str]], atlas: AtlasData
 ) -> None:
     page, _ = browser_page
-    lay = dashboard.load_layers(atlas.layers_dir)
+    lay = dashboard.load_layers(atlas.store)
     vlad = lay.places[lay.places["name"] == "Vladivostok"].iloc[0]
     frame = click_place(page, vlad["place_id"], vlad["lat"], vlad["lon"])
     page.screenshot(path=str(ARTIFACTS / "click.png"))
@@ -190,7 +190,7 @@ def test_layer_control_and_base_layers(
     browser_page: tuple[Page, list[str]], atlas: AtlasData
 ) -> None:
     page, requests = browser_page
-    lay = dashboard.load_layers(atlas.layers_dir)
+    lay = dashboard.load_layers(atlas.store)
     vlad = lay.places[lay.places["name"] == "Vladivostok"].iloc[0]["place_id"]
     frame = map_frame(page)
     frame.evaluate("() => { window.map.setView([43, 131], 5, {animate: false}); }")

@@ -1,25 +1,31 @@
-"""Build: the real seed articles -> the five layer files, idempotent and all-or-nothing."""
+"""Build: the real seed articles -> the store -> one published layer set; incremental and
+all or nothing."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from geo import build as build_mod
-from geo.build import FILES, BuildReport, build
+from geo import layers, store
+from geo._lock import AtlasBusy, writer_lock
+from geo.build import BuildReport, build
 from geo.errors import BadInput, DataFileError
-from geo.layers import MANIFEST, read_layer
+from geo.layers import FILES, MANIFEST, read_layer
 from geo.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 SEEDS = ROOT / "seeds"
 LINKED = ("gazetteer", "recognizer", "basemap")
+NEW_ARTICLE = "Freight trains now cross from Khasan to Tumangang every week.\n"
 
 
 def make_settings(root: Path, cache_dir: Path, seeds: Path = SEEDS) -> Settings:
@@ -41,17 +47,24 @@ def make_settings(root: Path, cache_dir: Path, seeds: Path = SEEDS) -> Settings:
     )
 
 
-def with_layers(cfg: Settings, files: dict[str, bytes]) -> Path:
-    """Give ``cfg`` the layers of an earlier good build (as a build would have left them)."""
-    out = cfg.data_dir / "layers"
-    out.mkdir()
-    for name, content in files.items():
-        (out / name).write_bytes(content)
-    return out
-
-
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def assert_whole(data_dir: Path) -> dict[str, bytes]:
+    """The published set is complete and every file is the one its manifest names."""
+    files = snapshot(layers.layers_dir(data_dir))
+    assert sorted(files) == sorted([*FILES, MANIFEST])
+    digests = json.loads(files[MANIFEST])["files"]
+    assert {n: hashlib.sha256(files[n]).hexdigest() for n in FILES} == digests
+    return files
+
+
+def no_leftovers(data_dir: Path) -> None:
+    names = [p.name for p in (data_dir / layers.SETS).iterdir()]
+    assert not [n for n in names if n.startswith(".")], names
+    assert len(names) <= 2, "the current set and the one before it"
+    assert not list(data_dir.glob(".layers.*"))
 
 
 @pytest.fixture(scope="module")
@@ -61,50 +74,68 @@ def built(tmp_path_factory, cache_dir) -> tuple[Settings, BuildReport, dict[str,
     return cfg, report, snapshot(report.out_dir)
 
 
-def test_five_files_are_written(built):
+@pytest.fixture
+def own(tmp_path, cache_dir, built) -> Settings:
+    """A built atlas of a copy of the seeds, to change (the store and layers copied)."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    cfg = make_settings(tmp_path, cache_dir, seeds)
+    src = built[0].data_dir
+    shutil.copyfile(src / store.STORE_FILE, cfg.data_dir / store.STORE_FILE)
+    layers.publish(cfg.data_dir, {n: built[2][n].decode() for n in FILES}, name="1")
+    return cfg
+
+
+def test_the_layer_set_is_published_whole(built):
     cfg, report, files = built
     assert report.out_dir == cfg.data_dir / "layers"
-    assert sorted(files) == sorted([*FILES, MANIFEST])  # and no temporary files are left
-    digests = json.loads(files[MANIFEST])["files"]
-    assert {n: hashlib.sha256(files[n]).hexdigest() for n in FILES} == digests
-    assert all(files.values())
-    assert not (DATA / "layers" / ".tmp").exists()
+    assert report.out_dir.is_symlink() and report.out_dir.resolve().parent.name == "layersets"
+    assert assert_whole(cfg.data_dir) == files
+    assert json.loads(files[MANIFEST])["build"] == "1"
+    no_leftovers(cfg.data_dir)
 
 
 def test_report(built):
     _, report, _ = built
-    assert report.articles == 5
+    assert (report.articles, report.parsed, report.removed) == (5, 5, 0)
     assert report.places > 20
     assert report.mentions >= report.places
     assert report.routes > 0
     text = str(report)
-    assert f"{report.places} places" in text
-    assert f"{report.routes} routes" in text
+    assert f"{report.places} places" in text and f"{report.routes} routes" in text
 
 
 def test_places_layer(built):
     _, report, _ = built
     places = read_layer(report.out_dir / "places.geojson")
     assert len(places) == report.places
-    names = set(places["name"])
-    assert {"Vladivostok", "Pyongyang", "Rajin", "Bering Strait"} <= names
+    assert {"Vladivostok", "Pyongyang", "Rajin", "Bering Strait"} <= set(places["name"])
     vlad = places[places["name"] == "Vladivostok"].iloc[0]
     assert (vlad.geometry.x, vlad.geometry.y) == pytest.approx((131.87, 43.11), abs=0.05)
-    assert vlad["mentions"] >= 3
-    for quote in json.loads(vlad["quotes"]):
-        assert quote["sentence"][quote["hl_start"] : quote["hl_end"]].lower().startswith("vlad")
+    assert vlad["mentions"] >= 3 and vlad["articles"] >= 2
+    assert vlad["first_date"] == vlad["last_date"] == "2023-09"
+    assert (places["first_date"] < places["last_date"]).any(), "the seeds span 2023 to 2024"
+    assert "quotes" not in places.columns, "quotes are read from the mentions, not copied"
     assert places.geometry.x.between(-180, 180).all()
     assert places.geometry.y.between(-90, 90).all()
 
 
-def test_mentions_layer_matches_the_articles(built):
-    _, report, _ = built
+def test_mentions_layer_points_into_the_articles(built):
+    _, report, files = built
     mentions = read_layer(report.out_dir / "mentions.geojson")
     assert len(mentions) == report.mentions
-    texts = {a["id"]: a["text"] for a in json.loads((report.out_dir / "articles.json").read_text())}
+    texts = {a["id"]: a["text"] for a in json.loads(files["articles.json"])}
     for row in mentions.itertuples():
         assert texts[row.article_id][row.start : row.end] == row.text
-        assert row.sentence[row.hl_start : row.hl_end] == row.text
+        assert row.passage_start <= row.start < row.end <= row.passage_end
+
+
+def test_layers_grow_with_the_text_not_with_quotes(built):
+    _, _, files = built
+    text = sum(len(a["text"]) for a in json.loads(files["articles.json"]))
+    mentions = files["mentions.geojson"]
+    assert len(mentions) / mentions.count(b'"Feature"') < 400, "no sentence per mention"
+    assert len(files["places.geojson"]) < text
 
 
 def test_articles_routes_and_claim_check(built):
@@ -117,81 +148,167 @@ def test_articles_routes_and_claim_check(built):
     assert all(
         f["geometry"]["type"] in {"LineString", "MultiLineString"} for f in routes["features"]
     )
-    claim = json.loads(files["claim_check.json"])
-    assert claim["rows"]
+    quotes = routes["features"][0]["properties"]["quotes"]
+    assert quotes and all(q["title"] for q in quotes), "route quotes name their article"
+    assert json.loads(files["claim_check.json"])["rows"]
 
 
-def test_second_build_is_byte_identical(built):
+def test_a_second_build_parses_nothing_and_publishes_nothing(built):
     cfg, _, files = built
-    build(cfg)
+    report = build(cfg)
+    assert (report.parsed, report.removed) == (0, 0)
     assert snapshot(cfg.data_dir / "layers") == files
+    assert json.loads(files[MANIFEST])["build"] == "1"
+
+
+def test_builds_are_incremental(own):
+    seeds = own.seeds_dir
+    (seeds / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = build(own)
+    assert (report.articles, report.parsed, report.removed) == (6, 1, 0)
+    with store.Store(store.store_path(own.data_dir)) as st:
+        assert {m.text for m in st.mentions("005")} >= {"Khasan", "Tumangang"}
+        assert st.build_id() == 2
+    (seeds / "005_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Hasan"), "utf-8")
+    assert build(own).parsed == 1
+    (seeds / "005_new.txt").unlink()
+    report = build(own)
+    assert (report.articles, report.parsed, report.removed) == (5, 0, 1)
+    with store.Store(store.store_path(own.data_dir)) as st:
+        assert st.mentions("005") == [] and st.article("005") is None
+    articles = json.loads((layers.layers_dir(own.data_dir) / "articles.json").read_text())
+    assert [a["id"] for a in articles] == ["000", "001", "002", "003", "004"]
+    no_leftovers(own.data_dir)
+
+
+def test_a_metadata_change_is_published_without_a_parse(own):
+    meta = own.seeds_dir / "articles.toml"
+    meta.write_text(meta.read_text("utf-8").replace("Kim's armoured train", "Kim's train"), "utf-8")
+    report = build(own)
+    assert report.parsed == 0
+    articles = json.loads((layers.layers_dir(own.data_dir) / "articles.json").read_text())
+    assert "Kim's train heads for Vladivostok" in {a["title"] for a in articles}
+
+
+def test_a_new_parser_version_parses_everything_again(own, monkeypatch):
+    monkeypatch.setattr(build_mod, "version_key", lambda *a, **k: "another-parser")
+    report = build(own)
+    assert report.parsed == 5
+
+
+def test_version_key_follows_the_parser_data(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "recognizer", data / "recognizer")
+    (data / "gazetteer").mkdir()
+    (data / "gazetteer" / "curated.toml").write_text("# none\n", encoding="utf-8")
+    key = build_mod.version_key(data)
+    assert key == build_mod.version_key(data)
+    assert key != build_mod.version_key(data, online=True)
+    (data / "gazetteer" / "curated.toml").write_text("# one change\n", encoding="utf-8")
+    assert key != build_mod.version_key(data)
 
 
 BAD_QUOTE = "The commercial value of the Arctic shipping route is in the spotlight"
 
 
-def test_bad_routes_file_leaves_the_last_good_layers(tmp_path, cache_dir, built):
-    cfg = make_settings(tmp_path, cache_dir)
-    out = with_layers(cfg, built[2])
-    before = snapshot(out)
-    routes_file = cfg.data_dir / "routes.yaml"
+def test_bad_routes_file_leaves_the_last_good_atlas(own):
+    before = assert_whole(own.data_dir)
+    routes_file = own.data_dir / "routes.yaml"
     text = routes_file.read_text(encoding="utf-8")
     assert text.count(BAD_QUOTE) == 1
     routes_file.write_text(text.replace(BAD_QUOTE, "Kim sailed to Atlantis"), encoding="utf-8")
     with pytest.raises(DataFileError, match=re.escape("'nsr-europe-rizhao'")) as info:
-        build(cfg)
+        build(own)
     assert "Kim sailed to Atlantis" in str(info.value)
-    assert snapshot(out) == before
+    assert assert_whole(own.data_dir) == before
 
 
-def test_unknown_waypoint_leaves_the_last_good_layers(tmp_path, cache_dir, built):
-    cfg = make_settings(tmp_path, cache_dir)
-    out = with_layers(cfg, built[2])
-    before = snapshot(out)
-    routes_file = cfg.data_dir / "routes.yaml"
-    text = routes_file.read_text(encoding="utf-8")
-    old = "waypoints: [Rotterdam, Northern Sea Route, Bering Strait, Rizhao]"
-    assert old in text
-    routes_file.write_text(text.replace(old, old.replace("Rizhao", "Xyzzyville")), "utf-8")
-    with pytest.raises(DataFileError, match="Xyzzyville") as info:
-        build(cfg)
-    assert "nsr-europe-rizhao" in str(info.value)
-    assert snapshot(out) == before
+def test_missing_routes_file_is_named(own):
+    (own.data_dir / "routes.yaml").unlink()
+    with pytest.raises(DataFileError, match=r"routes file .*routes\.yaml.* is missing"):
+        build(own)
 
 
-def test_non_utf8_article_leaves_the_last_good_layers(tmp_path, cache_dir, built):
-    seeds = tmp_path / "seeds"
-    shutil.copytree(SEEDS, seeds)
-    cfg = make_settings(tmp_path, cache_dir, seeds)
-    out = with_layers(cfg, built[2])
-    before = snapshot(out)
-    bad = seeds / "005_latin1.txt"
+def test_non_utf8_article_leaves_the_last_good_atlas(own):
+    before = assert_whole(own.data_dir)
+    bad = own.seeds_dir / "005_latin1.txt"
     bad.write_bytes("Kim à Vladivostok.".encode("latin-1"))
     with pytest.raises(BadInput, match=re.escape(str(bad))):
-        build(cfg)
-    assert snapshot(out) == before
+        build(own)
+    assert assert_whole(own.data_dir) == before
+    with store.Store(store.store_path(own.data_dir)) as st:
+        assert st.build_id() == 1
 
 
-def test_failure_while_writing_keeps_earlier_files_whole(tmp_path, cache_dir, built, monkeypatch):
-    """Even a failing disk leaves every file either old or new, never half written."""
-    cfg = make_settings(tmp_path, cache_dir)
-    out = with_layers(cfg, built[2])
-    before = snapshot(out)
-    real_write = build_mod.layers.atomic_write_text
-    calls = []
+def test_a_full_disk_while_publishing_keeps_the_old_set(own, monkeypatch):
+    """ENOSPC part-way through the new set: the old set stays published, whole, and the
+    next build publishes the committed store."""
+    before = assert_whole(own.data_dir)
+    (own.seeds_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    real = layers._write_synced
+    calls: list[str] = []
 
-    def flaky(path: Path, text: str) -> None:
+    def full(path: Path, text: str) -> None:
         calls.append(path.name)
         if len(calls) == 3:
-            raise OSError("disk full")
-        real_write(path, text)
+            path.write_text(text[: len(text) // 2], encoding="utf-8")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, text)
 
-    monkeypatch.setattr(build_mod.layers, "atomic_write_text", flaky)
-    with pytest.raises(OSError, match="disk full"):
-        build(cfg)
-    assert calls == list(FILES)[:3]
-    assert snapshot(out) == before  # same inputs, so old and new bytes agree
-    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, MANIFEST])
+    monkeypatch.setattr(layers, "_write_synced", full)
+    with pytest.raises(OSError, match="No space left"):
+        build(own)
+    assert assert_whole(own.data_dir) == before
+    assert not [p for p in (own.data_dir / layers.SETS).iterdir() if p.name.startswith(".")]
+    monkeypatch.setattr(layers, "_write_synced", real)
+    report = build(own)
+    assert report.parsed == 0, "the store had committed the article"
+    assert "005" in {a["id"] for a in json.loads(assert_whole(own.data_dir)["articles.json"])}
+
+
+def test_a_full_disk_in_the_store_rolls_back(own, monkeypatch):
+    before = assert_whole(own.data_dir)
+    (own.seeds_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store.StoreWriter, "put_article", full)
+    with pytest.raises(DataFileError, match=r"cannot write the atlas store .*disk is full"):
+        build(own)
+    with store.Store(store.store_path(own.data_dir)) as st:
+        assert st.build_id() == 1 and st.article("005") is None
+    assert assert_whole(own.data_dir) == before
+
+
+def test_a_second_writer_is_told_who_is_writing(own):
+    holder = writer_lock(own.data_dir, "a test holding the lock")
+    with holder, pytest.raises(AtlasBusy, match=r"a test holding the lock \(pid \d+"):
+        build(own)
+    assert build(own).parsed == 0
+
+
+@pytest.mark.parametrize(
+    "garbage", [b"SQLite format 3\x00" + b"\xff" * 4096, b"\x80\x63.", b"", b"plain text"]
+)
+def test_an_unreadable_store_is_moved_aside_and_rebuilt(own, garbage):
+    path = store.store_path(own.data_dir)
+    path.write_bytes(garbage)
+    report = build(own)
+    assert report.parsed == 5 and report.articles == 5
+    assert "moved it to" in report.warning and "built the atlas afresh" in report.warning
+    (aside,) = own.data_dir.glob("atlas.sqlite.unreadable-*")
+    assert aside.read_bytes() == garbage, "kept for a look, not deleted"
+    assert_whole(own.data_dir)
+
+
+def test_empty_and_binary_files_are_left_out_with_a_warning(own):
+    (own.seeds_dir / "010_empty.txt").write_text("  \n\n", encoding="utf-8")
+    (own.seeds_dir / "011_nul.txt").write_bytes(b"\x00" * 64)
+    report = build(own)
+    assert report.articles == 5 and report.parsed == 0
+    assert "010_empty.txt': it is empty" in report.warning
+    assert "011_nul.txt" in report.warning and "NUL bytes" in report.warning
 
 
 ONE_ROUTE = """
@@ -220,7 +337,7 @@ def test_build_other_seeds_folder(tmp_path, cache_dir):
     assert json.loads((report.out_dir / "claim_check.json").read_text()) == {"rows": []}
     (cfg.data_dir / "routes.yaml").write_text(ONE_ROUTE, encoding="utf-8")
     report = build(cfg, seeds_dir=seeds)
-    assert (report.articles, report.routes) == (1, 1)
+    assert (report.articles, report.routes, report.parsed) == (1, 1, 0)
     places = read_layer(report.out_dir / "places.geojson")
     assert {"Rajin", "Vladivostok", "Pyongyang"} <= set(places["name"])
     assert json.loads((report.out_dir / "claim_check.json").read_text()) == {"rows": []}

@@ -15,6 +15,7 @@ from geo.corpus import (
     make_article,
     passage_at,
     passages,
+    read_corpus,
     read_metadata,
 )
 from geo.errors import BadInput, DataFileError, GeoError
@@ -125,6 +126,63 @@ def test_bad_metadata_is_a_data_file_error(tmp_path, toml):
     (tmp_path / "000_a.txt").write_text("Text.", encoding="utf-8")
     with pytest.raises(DataFileError, match=re.escape("articles.toml")):
         load_articles(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "problem"),
+    [
+        ('date_approximate = "no"', "date_approximate", "must be true or false, not 'no'"),
+        ('title = ["a", "list"]', "title", "must be a string, not ['a', 'list']"),
+        ("outlet = 3", "outlet", "must be a string, not 3"),
+        ('date = "19 June 2024"', "date", "write YYYY, YYYY-MM or YYYY-MM-DD"),
+        ('date = "2024-13"', "date", "write YYYY, YYYY-MM or YYYY-MM-DD"),
+        ('titel = "typo"', "titel", "unknown field 'titel'"),
+    ],
+)
+def test_metadata_fields_are_type_checked(tmp_path, entry, field, problem):
+    (tmp_path / "articles.toml").write_text(f'["000"]\n{entry}\n', encoding="utf-8")
+    (tmp_path / "000_a.txt").write_text("Text.", encoding="utf-8")
+    with pytest.raises(DataFileError) as info:
+        load_articles(tmp_path)
+    message = str(info.value)
+    assert "articles.toml" in message and "['000']" in message
+    assert repr(field) in message and problem in message
+
+
+def test_good_metadata_values(tmp_path):
+    (tmp_path / "articles.toml").write_text(
+        '["000"]\ndate = 2024-06-19\ndate_approximate = false\nnote = "kept"\n'
+        '["001"]\ndate = "2023"\ndate_approximate = true\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "000_a.txt").write_text("Text.", encoding="utf-8")
+    (tmp_path / "001_b.txt").write_text("Text.", encoding="utf-8")
+    a, b = load_articles(tmp_path)
+    assert (a.date, a.date_approximate, b.date, b.date_approximate) == (
+        "2024-06-19", False, "2023", True
+    )  # fmt: skip
+
+
+def test_bidi_controls_are_removed_from_metadata(tmp_path):
+    (tmp_path / "articles.toml").write_text(
+        '["000"]\noutlet = "Evil\u202eeciffO"\ntitle = "A \u2066title\u2069"\n', "utf-8"
+    )
+    (tmp_path / "000_a.txt").write_text("Text with \u202e kept as written.", encoding="utf-8")
+    (art,) = load_articles(tmp_path)
+    assert (art.outlet, art.title) == ("EvileciffO", "A title")
+    assert "\u202e" in art.text, "the text keeps its characters: offsets must not move"
+
+
+def test_empty_and_nul_files_are_left_out_with_a_warning(tmp_path):
+    (tmp_path / "000_a.txt").write_text("Text.", encoding="utf-8")
+    (tmp_path / "001_empty.txt").write_text(" \n\t\n", encoding="utf-8")
+    (tmp_path / "002_nul.txt").write_bytes(b"\x00\x00\x00")
+    (tmp_path / "003_bin.txt").write_bytes(b"Text\x00with a NUL")
+    articles, skipped = read_corpus(tmp_path)
+    assert [a.id for a in articles] == ["000"]
+    assert len(skipped) == 3
+    assert "001_empty.txt" in skipped[0] and "is empty" in skipped[0]
+    assert all("NUL bytes" in w for w in skipped[1:])
 
 
 def test_missing_metadata_file_is_empty(tmp_path):

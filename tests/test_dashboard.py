@@ -10,11 +10,20 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from conftest import NASTY_ID, NASTY_RAW, NASTY_TITLE, ROOT, AtlasData, build_atlas, use
+from conftest import (
+    NASTY_ID,
+    NASTY_RAW,
+    NASTY_TITLE,
+    ROOT,
+    AtlasData,
+    build_atlas,
+    data_folder,
+    use,
+)
 from shapely.geometry import Point
 from streamlit.testing.v1 import AppTest
 
-from geo import dashboard
+from geo import build, dashboard
 from geo.dashboard import Filters, Layers, Selection
 from geo.errors import DataFileError, UnknownPlace
 
@@ -24,12 +33,12 @@ APP = str(ROOT / "app.py")
 
 @pytest.fixture(scope="module")
 def lay(atlas: AtlasData) -> Layers:
-    return dashboard.load_layers(atlas.layers_dir)
+    return dashboard.load_layers(atlas.store)
 
 
 @pytest.fixture(scope="module")
 def nasty(nasty_atlas: AtlasData) -> Layers:
-    return dashboard.load_layers(nasty_atlas.layers_dir)
+    return dashboard.load_layers(nasty_atlas.store)
 
 
 def _text(page: str) -> str:
@@ -48,19 +57,20 @@ def _id(lay: Layers, name: str) -> str:
 
 def test_layers_are_built_into_the_temporary_folder(atlas: AtlasData, lay: Layers) -> None:
     assert atlas.layers_dir != ROOT / "data" / "layers"
-    assert dashboard.ensure_layers(atlas.cfg) is None, "already built: nothing to do"
+    assert build.ensure_built(atlas.cfg) is None, "already built: nothing to do"
     assert len(lay.places) > 20 and len(lay.routes) > 5
     assert set(lay.articles) == {"000", "001", "002", "003", "004"}
     # the map gets continuous lines; the stored (split) ones stay within [-180, 180]
     assert lay.map_routes.total_bounds[2] > 180 >= lay.routes.total_bounds[2]
 
 
-def test_missing_or_broken_layer_file_is_a_data_file_error(tmp_path: Path) -> None:
-    with pytest.raises(DataFileError, match=r"places\.geojson.*python -m geo build"):
-        dashboard.load_layers(tmp_path)
-    (tmp_path / "places.geojson").write_text("{not json", encoding="utf-8")
-    with pytest.raises(DataFileError, match="cannot read layer file"):
-        dashboard.load_layers(tmp_path)
+def test_missing_or_broken_store_is_a_data_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "atlas.sqlite"
+    with pytest.raises(DataFileError, match=r"atlas\.sqlite.*python -m geo build"):
+        dashboard.load_layers(path)
+    path.write_bytes(b"not a database at all, just bytes" * 100)
+    with pytest.raises(DataFileError, match="is not an atlas store"):
+        dashboard.load_layers(path)
 
 
 # -- filters and search -----------------------------------------------------------------------
@@ -82,7 +92,7 @@ def test_article_filter_counts_mentions_in_those_articles_only(lay: Layers) -> N
     assert (
         vlad["mentions"] == len(in_002) < lay.places.set_index("name").at["Vladivostok", "mentions"]
     )
-    assert {q["article_id"] for q in json.loads(vlad["quotes"])} == {"002"}
+    assert {q.article_id for q in vlad["quotes"]} == {"002"}
 
 
 def test_group_and_minimum_filters_and_the_kept_place(lay: Layers) -> None:
@@ -331,22 +341,28 @@ def test_app_escapes_a_nasty_article(
 def test_app_shows_a_geo_error_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, tmp_path: Path
 ) -> None:
-    broken = AtlasData(atlas.cfg.__class__(**{**_fields(atlas), "data_dir": tmp_path}))
-    layers = tmp_path / "layers"
-    layers.mkdir()
-    for name in (
-        "mentions.geojson",
-        "routes.geojson",
-        "articles.json",
-        "claim_check.json",
-        "manifest.json",
-    ):
-        (layers / name).write_bytes((atlas.layers_dir / name).read_bytes())
-    (layers / "places.geojson").write_text("{broken", encoding="utf-8")
-    use(monkeypatch, broken)
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "000_a.txt").write_text("Ships left Vladivostok.\n", encoding="utf-8")
+    (seeds / "articles.toml").write_text('["000"]\ndate_approximate = "no"\n', "utf-8")
+    fields = {**_fields(atlas), "data_dir": data_folder(tmp_path), "seeds_dir": seeds}
+    use(monkeypatch, AtlasData(atlas.cfg.__class__(**fields)))
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
-    assert "places.geojson" in at.error[0].value and "geo build" in at.error[0].value
+    message = at.error[0].value
+    assert "articles.toml" in message and "'date_approximate'" in message and "'no'" in message
+
+
+def test_app_heals_an_unreadable_store_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, tmp_path: Path
+) -> None:
+    folder = data_folder(tmp_path)
+    (folder / "atlas.sqlite").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    use(monkeypatch, AtlasData(atlas.cfg.__class__(**{**_fields(atlas), "data_dir": folder})))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception and not at.error
+    assert "built the atlas afresh" in at.warning[0].value
+    assert any(" places · " in c.value for c in at.caption)
 
 
 def _fields(data: AtlasData) -> dict[str, object]:

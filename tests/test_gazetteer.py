@@ -242,8 +242,17 @@ def test_read_curated_good(tmp_path):
     assert blocked == {"khasan\tgn:2"}
 
 
-def test_missing_curated_file_is_empty(tmp_path):
-    assert read_curated(tmp_path / "curated.toml") == ([], [], set())
+def test_missing_curated_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "curated.toml"
+    with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
+        read_curated(path)
+    assert "missing" in str(info.value)
+
+
+def test_empty_curated_file_is_fine(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text("# nothing curated yet\n", encoding="utf-8")
+    assert read_curated(path) == ([], [], set())
 
 
 ENTRY = 'id = "cur:x"\nname = "X"\nkind = "city"\nlat = 1.0\nlon = 2.0\n'
@@ -252,7 +261,7 @@ ENTRY = 'id = "cur:x"\nname = "X"\nkind = "city"\nlat = 1.0\nlon = 2.0\n'
 @pytest.mark.parametrize(
     ("entry", "problem"),
     [
-        (ENTRY.replace('"city"', '"town"'), "kind 'town'"),
+        (ENTRY.replace('"city"', '"town"'), "field 'kind' is 'town'"),
         (ENTRY.replace("lat = 1.0", "lat = 91.0"), "91.0"),
         (ENTRY.replace("lat = 1.0", "lat = -90.5"), "-90.5"),
         (ENTRY.replace("lon = 2.0", "lon = 180.5"), "180.5"),
@@ -263,14 +272,48 @@ ENTRY = 'id = "cur:x"\nname = "X"\nkind = "city"\nlat = 1.0\nlon = 2.0\n'
         (ENTRY + "population = inf\n", "population"),
         (ENTRY + "population = nan\n", "population"),
         (ENTRY + 'population = "many"\n', "population"),
+        (ENTRY + "population = 1.5\n", "'population'"),
+        (ENTRY + "population = -3\n", "'population'"),
+        (ENTRY.replace('"X"', "7"), "'name'"),
+        (ENTRY.replace("lat = 1.0", "lat = true"), "'lat'"),
+        (ENTRY + "score = 3.0\n", "'score'"),
+        (ENTRY + 'aliases = "Why"\n', "'aliases'"),
+        (ENTRY + "aliases = [1, 2]\n", "'aliases'"),
+        (ENTRY + "country = 12\n", "'country'"),
     ],
 )
 def test_read_curated_bad_entry(tmp_path, entry, problem):
     path = tmp_path / "curated.toml"
-    path.write_text("[[place]]\n" + entry, encoding="utf-8")
+    path.write_text(f"[[place]]\n{ENTRY}\n[[place]]\n" + entry, encoding="utf-8")
     with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
         read_curated(path)
     assert problem in str(info.value)
+    assert "[[place]] entry 2" in str(info.value)  # the entry, counted from 1
+
+
+def test_an_alias_of_an_unknown_id_names_file_entry_and_field(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text(
+        '[[alias]]\nid = "gn:4"\nnames = ["Rason"]\n\n[[alias]]\nid = "gn:404"\nnames = ["X"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError, match=re.escape(str(path))) as info:
+        read_curated(path, {"gn:4"})
+    message = str(info.value)
+    assert "[[alias]] entry 2 (id 'gn:404')" in message
+    assert "field 'id'" in message
+
+
+def test_an_alias_may_name_a_curated_place(tmp_path):
+    path = tmp_path / "curated.toml"
+    path.write_text("[[place]]\n" + ENTRY + '[[alias]]\nid = "cur:x"\nnames = ["Ex"]\n')
+    assert read_curated(path, set())[1] == [("Ex", "cur:x")]
+
+
+def test_load_rejects_an_alias_of_an_unknown_id(tmp_path):
+    data = make_data(tmp_path, '[[alias]]\nid = "gn:99"\nnames = ["Nowhere"]\n')
+    with pytest.raises(DataFileError, match="gn:99"):
+        gazetteer.load(data, cache_dir=tmp_path / "cache")
 
 
 @pytest.mark.parametrize(
@@ -331,6 +374,7 @@ def make_data(root: Path, curated: str = "") -> Path:
         ["DPRK", "gn:4"],
         ["lonely"],  # short rows are skipped
     ])  # fmt: skip
+    write_tsv(gdir / "shapes.tsv.gz", [["gn:3", "CN KP RU", "42.9,129.9;42.42,130.64"]])
     (gdir / "curated.toml").write_text(curated, encoding="utf-8")
     return root
 
@@ -364,7 +408,7 @@ def test_without_block_the_alias_matches_both(tmp_path):
     assert [p.id for p in gaz.candidates("Khasan")] == ["gn:1", "gn:2"]  # bigger first
 
 
-@pytest.mark.parametrize("missing", ["places.tsv.gz", "aliases.tsv.gz"])
+@pytest.mark.parametrize("missing", ["places.tsv.gz", "aliases.tsv.gz", "shapes.tsv.gz"])
 def test_missing_data_file_is_a_data_file_error(tmp_path, missing):
     data = make_data(tmp_path)
     (data / "gazetteer" / missing).unlink()
@@ -451,11 +495,12 @@ def test_same_size_edit_invalidates_the_cache(tmp_path):
     assert "Aaaaa" not in gaz
 
 
-def test_adding_curated_file_invalidates_the_cache(tmp_path):
+def test_missing_curated_file_fails_the_load_naming_it(tmp_path):
     data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
     curated = data / "gazetteer" / "curated.toml"
     curated.unlink()
-    assert "Rason" not in gazetteer.load(data, cache_dir=cache)
+    with pytest.raises(DataFileError, match=re.escape(str(curated))):
+        gazetteer.load(data, cache_dir=cache)
     curated.write_text('[[alias]]\nid = "gn:4"\nnames = ["Rason"]\n', encoding="utf-8")
     assert "Rason" in gazetteer.load(data, cache_dir=cache)
 
@@ -476,15 +521,33 @@ def stale_module_pickle(gaz: Gazetteer) -> bytes:
         lambda gaz: pickle.dumps({"not": "a gazetteer"}),
         lambda gaz: pickle.dumps(gaz).replace(b"Gazetteer", b"Gazetteex"),
         stale_module_pickle,
+        lambda gaz: b"\x80\x63.",  # ValueError: unsupported pickle protocol
+        lambda gaz: b"\x80\x04K\x01.",  # a valid pickle of an int
+        lambda gaz: pickle.dumps(gaz)[:-1000],
+        lambda gaz: bytes(range(256)) * 4,
+        lambda gaz: pickle.dumps(gaz)[:20] + b"\xff" * 200,
     ],
-    ids=["empty", "garbage", "truncated", "foreign", "renamed-class", "renamed-module"],
+    ids=[
+        "empty",
+        "garbage",
+        "truncated",
+        "foreign",
+        "renamed-class",
+        "renamed-module",
+        "bad-protocol",
+        "an-int",
+        "truncated-late",
+        "binary-noise",
+        "overwritten",
+    ],
 )
 def test_corrupt_cache_is_rebuilt(tmp_path, corrupt):
     data, cache = make_data(tmp_path / "d"), tmp_path / "cache"
     good = gazetteer.load(data, cache_dir=cache)
     (pickled,) = cache.glob("gazetteer-*.pickle")
     pickled.write_bytes(corrupt(good))
-    again = gazetteer.load(data, cache_dir=cache)
+    with pytest.warns(RuntimeWarning, match="rebuilding"):
+        again = gazetteer.load(data, cache_dir=cache)
     assert again.places() == good.places()
     with pickled.open("rb") as fh:  # and the cache is repaired
         assert isinstance(pickle.load(fh), Gazetteer)
@@ -654,3 +717,139 @@ def test_a_nickname_is_another_name_sharing_no_word_and_no_respelling() -> None:
     assert not gaz.is_nickname("Garden City", gc)  # its own name
     assert not gaz.is_nickname("Kiev", kv)  # a respelling
     assert not gaz.is_nickname("Atlantic", at)  # shares a word (and is no GeoNames name)
+
+
+# --------------------------------------------------------------------------- issue 12 data
+
+
+@pytest.mark.parametrize(
+    ("name", "state"),
+    [("Laurel County", "US.KY"), ("Orleans Parish", "US.LA"), ("Anderson County", "US.SC")],
+)
+def test_us_counties_parishes_are_regions_of_their_state(real, name, state):
+    found = [p for p in real.candidates(name, limit=10) if p.kind == "region"]
+    assert any(p.admin1 == state and p.country == "US" for p in found)
+
+
+def test_a_bare_county_name_is_not_a_county(real):
+    assert all(p.kind != "region" for p in real.candidates("Laurel", limit=25))
+
+
+@pytest.mark.parametrize(
+    ("name", "lat", "lon"),
+    [
+        ("Heathrow", 51.47, -0.46),
+        ("Gatwick", 51.15, -0.19),
+        ("London Heathrow Airport", 51.47, -0.46),
+    ],
+)
+def test_major_airports_by_name(real, name, lat, lon):
+    top = real.lookup(name)
+    assert top.kind == "facility"
+    assert (round(top.lat, 1), round(top.lon, 1)) == (round(lat, 1), round(lon, 1))
+
+
+def test_airport_codes_and_person_named_airports_are_not_names(real):
+    assert "LHR" not in real and "JFK" not in real
+    kennedy = real.candidates("Kennedy", limit=25)
+    assert all(p.kind != "facility" for p in kennedy)  # John F Kennedy International Airport
+    assert real.lookup("Bonn").kind == "city"  # not Cologne Bonn Airport
+
+
+def test_korean_romanisations_share_one_record(real):
+    ids = {real.lookup(n).id for n in ("Nampho", "Nampo", "Namp'o")}
+    assert len(ids) == 1
+
+
+def test_port_forms_find_the_port_town_in_the_recognizer_only(real):
+    assert real.has_key("port of rason", variants=True)
+    assert real.has_key("rason port", variants=True)
+    assert not real.has_key("rason port")
+    assert real.lookup("Port of Rason").country == "KP"
+    assert not real.has_key("port of nowhereville", variants=True)
+
+
+def test_hyphen_and_space_spellings_are_one_name(tmp_path):
+    gaz = Gazetteer([place("a:1", "Asia-Pacific", "region"), place("a:2", "Ra-son")])
+    assert gaz.lookup("Asia Pacific").id == "a:1"
+    assert gaz.lookup("Rason").id == "a:2"
+
+
+def test_a_river_has_its_line_and_countries(real):
+    river = next(p for p in real.candidates("Ussuri River") if p.kind == "river")
+    assert set(real.countries_of(river)) == {"CN", "RU"}
+    line = real.line(river.id)
+    assert len(line) > 10
+    assert all(42 < lat < 49 and 130 < lon < 136 for lat, lon in line)
+    city = real.lookup("Vladivostok")
+    assert real.line(city.id) == ()
+    assert real.countries_of(city) == ("RU",)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "country"),
+    [
+        ("Bono Region", "admin1", "GH"),  # created in 2019
+        ("Bono region", "admin1", "GH"),
+        ("Demilitarized Zone", "region", ""),
+        ("DMZ", "region", ""),
+        ("Rafah crossing", "facility", "PS"),
+        ("Prirazlomnaya platform", "facility", "RU"),
+    ],
+)
+def test_curated_names_readers_use(real, name, kind, country):
+    top = real.lookup(name)
+    assert (top.kind, top.country, top.source) == (kind, country, "curated")
+
+
+def test_every_curated_place_names_its_source():
+    import tomllib
+
+    data = tomllib.loads((DATA / "gazetteer" / "curated.toml").read_text(encoding="utf-8"))
+    assert all(p.get("source") for p in data["place"])
+
+
+def test_from_rows_is_the_constructor_without_place_objects():
+    places = [place("a:1", "Ra-son", population=2000), place("a:2", "Rason", "admin1")]
+    rows = [(p.id, p.name, p.kind, p.lat, p.lon, p.country, p.admin1, p.population, p.source,
+             p.score, "") for p in places]  # fmt: skip
+    aliases = [("Najin", "a:1"), ("Calif.", "a:2"), ("Nowhere", "a:404")]
+    fast = Gazetteer.from_rows(rows, aliases, {"rason\ta:2"})
+    slow = Gazetteer(places, aliases, {"rason\ta:2"})
+    assert rows == []  # consumed
+    assert fast.places() == slow.places()
+    assert (
+        [p.id for p in fast.candidates("Rason")]
+        == ["a:1"]
+        == [p.id for p in slow.candidates("Rason")]
+    )
+    assert fast.abbreviation("calif") and fast.lookup("Najin").id == "a:1"
+
+
+def test_the_keys_in_the_data_files_are_normalize_of_the_names():
+    """The build script stores a name's key where it is not the lower-case name; a change to
+    normalize() needs the data files rebuilt, and this says so."""
+    gdir = DATA / "gazetteer"
+    assert gazetteer._has_keys(gdir / "places.tsv.gz")
+    for f in gazetteer._read_tsv(gdir / "places.tsv.gz"):
+        key = f[10] if len(f) > 10 and f[10] else f[8].lower()
+        assert key == normalize(f[8]), f
+    for name, _pid, key in gazetteer.read_aliases_keyed(gdir / "aliases.tsv.gz"):
+        assert key == normalize(name), name
+
+
+def test_a_file_without_a_key_column_has_its_names_folded(tmp_path):
+    gaz = gazetteer.load(make_data(tmp_path))  # no key column in these files
+    assert gaz.lookup("the DPRK").id == "gn:4"
+    assert not gazetteer._has_keys(tmp_path / "gazetteer" / "places.tsv.gz")
+
+
+def test_a_given_key_is_used_as_is(tmp_path):
+    data = make_data(tmp_path)
+    gdir = data / "gazetteer"
+    with gzip.open(gdir / "aliases.tsv.gz", "wt", encoding="utf-8") as fh:
+        fh.write("# name\tid\tkey\nTumen-ula\tgn:3\ttumen ula\nDuman\tgn:3\n")
+    gaz = gazetteer.load(data)
+    assert gaz.lookup("Tumen ula").id == "gn:3"  # the key as written
+    assert "Tumen-ula" not in gaz  # the name itself was not folded
+    assert gaz.lookup("duman").id == "gn:3"  # no key written: the lower-case name

@@ -14,6 +14,7 @@ from shapely.geometry import Point
 from geo import assets, mapview
 from geo.errors import BadInput, DataFileError, GeoError
 from geo.mapview import BaseMap, MapOptions, build_map, load_basemap
+from geo.model import Excerpt
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -35,9 +36,21 @@ TINY_BASEMAP = BaseMap(
 )
 
 
+def _excerpts(value: str) -> tuple[Excerpt, ...]:
+    """The fixture's quotes as the store gives them: Excerpt records."""
+    return tuple(
+        Excerpt(q["article_id"], q["title"], q["outlet"], q["date"], "", 0, q["sentence"],
+                ((q["hl_start"], q["hl_end"]),))
+        for q in json.loads(value)
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def places() -> gpd.GeoDataFrame:
-    return gpd.read_file(DATA / "mapview_places.geojson")
+    frame = gpd.read_file(DATA / "mapview_places.geojson")
+    frame["quotes"] = [_excerpts(v) for v in frame["quotes"]]
+    frame["passages"] = [len(q) for q in frame["quotes"]]
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -194,18 +207,11 @@ def test_backticks_cannot_close_template_literals(page: str) -> None:
 def test_popup_content(places: gpd.GeoDataFrame) -> None:
     korea = places[places["place_id"] == "gn:1873107"].iloc[0]
     popup = mapview.place_popup_html(korea)
-    assert popup.count("<li") == mapview.MAX_QUOTES
-    assert "+2 more in the side panel" in popup
+    assert popup.count("<li") == mapview.MAX_QUOTES == 3
+    assert "7 passages: the side panel lists them all" in popup
     assert "Pyongyang and <mark>North Korea</mark> signed." in popup
     assert "country · KP · 12 mentions" in popup
     assert "Summit — Outlet &lt;b&gt; — 2024-06-19" in popup
-
-
-def test_bad_quotes_json_is_bad_input(places: gpd.GeoDataFrame) -> None:
-    broken = places.copy()
-    broken.loc[0, "quotes"] = "{not json"
-    with pytest.raises(BadInput, match="quotes"):
-        build_map(broken, None, TINY_BASEMAP)
 
 
 @pytest.mark.parametrize(
@@ -219,7 +225,7 @@ def test_bad_quotes_json_is_bad_input(places: gpd.GeoDataFrame) -> None:
     ],
 )
 def test_highlight(start: object, end: object, expected: str) -> None:
-    assert mapview._highlighted("a<b c", start, end) == expected
+    assert mapview.highlight("a<b c", [(start, end)]) == expected
 
 
 # -- coordinates and click ids ----------------------------------------------------------------
@@ -360,3 +366,9 @@ def test_publish_basemap_copies_once_and_reports(tmp_path: Path) -> None:
     assert assets.publish_basemap(ROOT / "data", static)
     assert copied.stat().st_mtime_ns == stamp  # unchanged files are not rewritten
     assert not assets.publish_basemap(tmp_path / "nowhere", tmp_path / "static2")
+
+
+def test_esc_removes_bidi_controls_and_escapes() -> None:
+    shown = mapview.esc("Outlet \u202eevil\u202c <b>'x'</b> `t` $y")
+    assert "\u202e" not in shown and "\u202c" not in shown
+    assert shown == "Outlet evil &lt;b&gt;&#x27;x&#x27;&lt;/b&gt; &#96;t&#96; &#36;y"

@@ -144,3 +144,86 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(DataFileError, match=r"common_words\.txt"):
         load_lexicon(tmp_path)
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a list of three or more places vouches for a common word and a minor place
+        ("Buses left Harbin, Shanghai and Guangzhou at dawn.", ["Harbin", "Shanghai", "Guangzhou"]),
+        ("Volunteers came from Sunyani, Berekum and Kumasi.", ["Sunyani", "Berekum", "Kumasi"]),
+        # a well-known place named by a common word needs evidence to be rejected
+        ("Icebreakers escorted the convoy via the Arctic last winter.", ["Arctic"]),
+        ("The delegation flew on to Shanghai after the talks.", ["Shanghai"]),
+        # "with" after a linking word is a place cue
+        ("A new bridge links Rajin with Khasan.", ["Rajin", "Khasan"]),
+        ("Laos shares a long border with Bokeo and Thailand.", ["Laos", "Bokeo", "Thailand"]),
+        # names readers use: ports, airports, counties, romanisations
+        ("Containers piled up at Rason Port this week.", ["Rason Port"]),
+        ("Trucks queued outside the Port of Nampho.", ["Port of Nampho"]),
+        ("Her flight from Heathrow was delayed.", ["Heathrow"]),
+        ("Deputies in Laurel County found the car.", ["Laurel County"]),
+        ("The US or Nato may respond.", ["US"]),  # two names are no list
+        ("Trucks waited at the Rafah crossing.", ["Rafah crossing"]),
+        ("Soldiers patrol the Demilitarized Zone.", ["Demilitarized Zone"]),
+        ("Voters in Ghana's Bono Region queued.", ["Ghana", "Bono Region"]),
+        # a town and its region without a comma are two places, not one name
+        ("Pupils in Ilorin Kwara State returned.", ["Ilorin", "Kwara State"]),
+        # the Arabic article is optional ("Al Qamishli")
+        ("Shells fell on Qamishli and Hasakah.", ["Qamishli", "Hasakah"]),
+    ],
+)  # fmt: skip
+def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str]) -> None:
+    assert found(parser, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He met with Wu on Monday.",  # "with" alone is no cue
+        "Xinhua reported that the meeting was cordial.",  # a news agency as the speaker
+        "The meeting was cordial, according to Xinhua.",  # ... as the source
+        "A statement from the Xinhua news agency followed.",  # ... before an organisation noun
+        "Shoppers at Wal-Mart stores were told to wait.",  # part of a hyphenated name
+        "Smith & Co. posted a loss.",  # a company's abbreviation
+        "The tanker is built to ice class Arc 6.",  # a designation with a number
+        "The sisters of Orange Drugs Ltd met.",  # a well-known name inside an organisation's
+        "Two White House aides resigned.",  # a building for the people who work in it
+        "Shares rose after Orange said profits doubled.",  # a common word's town that speaks
+        "Sens. Tom Udall and Martin Heinrich wrote.",  # an abbreviated title
+        "The Obama administration changed the rule.",  # a person's administration
+    ],
+)
+def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
+    assert found(parser, text) == []
+
+
+def test_an_organisation_stays_one_for_the_whole_text(parser: Geoparser) -> None:
+    text = "Xinhua reported the visit. Later Xinhua added details."
+    assert found(parser, text) == []
+
+
+def test_a_building_for_its_staff_is_still_the_place_elsewhere(parser: Geoparser) -> None:
+    text = "White House aides met reporters. Later a dinner was held at the White House."
+    assert found(parser, text) == ["White House"]
+
+
+def test_every_common_word_naming_a_well_known_place_is_kept_without_a_cue(
+    parser: Geoparser,
+) -> None:
+    """The audit of the common-word list: a word that names a well-known place (prior at
+    least WELL_KNOWN, its own name) is a place inside a sentence unless evidence says not."""
+    from geo.recognize import WELL_KNOWN
+
+    gaz, lex = parser.gazetteer, parser.lexicon
+    audited = []
+    for word in sorted(lex.common_words):
+        name = word.capitalize()
+        top = gaz.candidates(name, limit=1)
+        if len(word) > 2 and top and top[0].score >= WELL_KNOWN and gaz.is_own_name(name, top[0]):
+            audited.append(name)
+            assert found(parser, f"Then {name} had a quiet week.") == [name]
+    assert {"Shanghai", "Arctic", "Phoenix"} <= set(audited)

@@ -181,3 +181,155 @@ def test_a_nickname_gives_no_country_evidence_and_a_tied_region_follows_the_coun
     text = "HORRY COUNTY, SC - A man sleeps in Garden City, a town in the United States."
     res = resolve(text, mentions(text, "SC", "Garden City", "United States"), gaz)
     assert [r.place.id for r in res] == ["a:sc", "gc:sc", "us"]
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def _gaz(places: list[Place], aliases: list[tuple[str, str]] = (), **kw: object) -> Gazetteer:
+    return Gazetteer(places, aliases, **kw)  # type: ignore[arg-type]
+
+
+def _ids(text: str, gaz: Gazetteer, *names: str) -> list[str]:
+    return [r.place.id for r in resolve(text, mentions(text, *names), gaz)]
+
+
+TEXAS = [
+    Place("paris:fr", "Paris", "city", 48.85, 2.35, "FR", admin1="FR.11", score=1.0),
+    Place("paris:tx", "Paris", "city", 33.66, -95.56, "US", admin1="US.TX", population=25_000),
+    Place("reno:nv", "Reno", "city", 39.53, -119.81, "US", admin1="US.NV", population=250_000),
+    Place("reno:tx", "Reno", "city", 33.66, -95.46, "US", admin1="US.TX", population=3_000),
+    Place("blossom", "Blossom", "city", 33.66, -95.38, "US", admin1="US.TX", population=1_500),
+    Place("lamar:tx", "Lamar County", "region", 33.69, -95.57, "US", admin1="US.TX", score=0.5),
+    Place("lamar:al", "Lamar County", "region", 33.78, -88.1, "US", admin1="US.AL", score=0.5),
+    Place("tx", "Texas", "admin1", 31.5, -99.35, "US", admin1="US.TX"),
+    Place("fr", "France", "country", 46.0, 2.0, "FR", score=1.0),
+]
+
+
+def test_the_articles_own_region_pulls_a_famous_name_home() -> None:
+    text = "A tornado hit Paris and nearby Reno and Blossom in Lamar County, Texas, on Sunday."
+    ids = _ids(text, _gaz(TEXAS), "Paris", "Reno", "Blossom", "Lamar County", "Texas")
+    assert ids == ["paris:tx", "reno:tx", "blossom", "lamar:tx", "tx"]
+
+
+def test_without_local_context_the_famous_name_stays() -> None:
+    text = "Ministers met in Paris. Oil from Texas was on the table, France said."
+    assert _ids(text, _gaz(TEXAS), "Paris", "Texas", "France")[0] == "paris:fr"
+
+
+def test_a_named_country_is_not_outvoted_by_a_town_of_its_name() -> None:
+    places = [
+        Place("ru", "Russia", "country", 60.0, 100.0, "RU", score=1.0),
+        Place("russia:oh", "Russia", "city", 40.23, -84.41, "US", admin1="US.OH", score=0.9),
+        Place("oh", "Ohio", "admin1", 40.3, -82.8, "US", admin1="US.OH"),
+        Place("cle", "Cleveland", "city", 41.5, -81.7, "US", admin1="US.OH", population=380_000),
+        Place("tol", "Toledo", "city", 41.66, -83.56, "US", admin1="US.OH", population=270_000),
+    ]
+    text = "Farmers in Ohio, Cleveland and Toledo lost sales after sanctions on Russia."
+    ids = _ids(text, _gaz(places), "Ohio", "Cleveland", "Toledo", "Russia")
+    assert ids[-1] == "ru"
+
+
+def test_a_town_near_the_articles_places_beats_a_far_namesake() -> None:
+    places = [
+        Place("edm:ca", "Edmonton", "city", 53.55, -113.47, "CA", admin1="CA.01", score=0.85),
+        Place("edm:gb", "Edmonton", "city", 51.62, -0.06, "GB", admin1="GB.ENG", score=0.88),
+        Place("ab", "Alberta", "admin1", 55.0, -115.0, "CA", admin1="CA.01"),
+        Place("cal", "Calgary", "city", 51.05, -114.09, "CA", admin1="CA.01", score=0.9),
+        Place("rd", "Red Deer", "city", 52.27, -113.8, "CA", admin1="CA.01", population=100_000),
+    ]
+    text = "Smoke drifted from Calgary past Red Deer. Across Alberta, Edmonton braced for it."
+    assert _ids(text, _gaz(places), "Calgary", "Red Deer", "Alberta", "Edmonton")[-1] == "edm:ca"
+
+
+def test_a_capital_stays_when_its_country_is_named_in_a_story_from_elsewhere() -> None:
+    places = [
+        Place("dc", "Washington", "city", 38.9, -77.04, "US", admin1="US.DC", score=1.0),
+        Place("wa:gb", "Washington", "city", 54.9, -1.52, "GB", admin1="GB.ENG", score=0.64),
+        Place("ldn", "London", "city", 51.51, -0.13, "GB", admin1="GB.ENG", score=1.0),
+        Place("sal", "Salisbury", "city", 51.07, -1.79, "GB", admin1="GB.ENG", score=0.6),
+        Place("gb", "Britain", "country", 54.0, -2.0, "GB", score=1.0),
+        Place("us", "United States", "country", 39.8, -98.5, "US", score=1.0),
+    ]
+    text = (
+        "LONDON - Britain expelled diplomats after Salisbury. "
+        "In Washington, the United States agreed."
+    )
+    names = ("LONDON", "Britain", "Salisbury", "Washington", "United States")
+    gaz = _gaz(places, [("LONDON", "ldn")])
+    assert _ids(text, gaz, *names)[3] == "dc"
+
+
+def test_a_town_by_its_own_name_beats_a_region_by_an_alternate_near_the_articles_sea() -> None:
+    places = [
+        Place("krai", "Primorsky Krai", "admin1", 45.17, 134.74, "RU", admin1="RU.59"),
+        Place("prim", "Primorsk", "city", 60.37, 28.61, "RU", admin1="RU.42", population=6_000),
+        Place("baltic", "Baltic Sea", "sea", 58.28, 20.42, ""),
+        Place("luga", "Ust-Luga", "port", 59.68, 28.4, "RU"),
+    ]
+    gaz = _gaz(places, [("Primorsk", "krai")])
+    text = "Tankers loaded at Primorsk on the Baltic Sea and at Ust-Luga."
+    assert _ids(text, gaz, "Primorsk", "Baltic Sea", "Ust-Luga")[0] == "prim"
+
+
+def test_a_river_beats_a_town_called_so_only_by_another_name() -> None:
+    places = [
+        Place("lz", "Lesozavodsk", "city", 45.47, 133.42, "RU", source="geonames", score=0.79),
+        Place("ussuri", "Ussuri", "river", 47.0, 134.0, "", source="naturalearth"),
+        Place("cn", "China", "country", 35.0, 105.0, "CN", score=1.0),
+        Place("su", "Soviet Union", "region", 60.0, 90.0, ""),
+    ]
+    shapes = [("ussuri", "CN RU", "45.0,133.0;46.5,133.8;48.4,134.9")]
+    gaz = _gaz(places, [("Ussuri", "lz")], shapes=shapes)
+    text = "The Soviet Union and China clashed in the Ussuri incident."
+    assert _ids(text, gaz, "Soviet Union", "China", "Ussuri")[-1] == "ussuri"
+
+
+def test_a_river_is_placed_on_the_stretch_nearest_the_articles_places() -> None:
+    places = [
+        Place("br", "Brahmaputra", "river", 29.3, 95.27, ""),
+        Place("guw", "Guwahati", "city", 26.18, 91.75, "IN", admin1="IN.03", score=0.8),
+        Place("as", "Assam", "admin1", 26.36, 92.83, "IN", admin1="IN.03"),
+    ]
+    shapes = [("br", "CN IN BD", "29.3,88.0;29.3,95.27;27.8,95.2;26.2,91.7;25.2,89.7")]
+    gaz = _gaz(places, shapes=shapes)
+    text = "The Brahmaputra flooded villages near Guwahati in Assam."
+    river = resolve(text, mentions(text, "Brahmaputra", "Guwahati", "Assam"), gaz)[0].place
+    assert (river.id, river.lat, river.lon) == ("br", 26.2, 91.7)
+    alone = resolve("The Brahmaputra rose.", mentions("The Brahmaputra rose.", "Brahmaputra"), gaz)
+    assert (alone[0].place.lat, alone[0].place.lon) == (29.3, 95.27)  # nothing to be near
+
+
+def test_a_region_by_a_short_form_yields_to_the_place_of_that_very_name() -> None:
+    places = [
+        Place("krai", "Primorsky Krai", "admin1", 45.17, 134.74, "RU", admin1="RU.59"),
+        Place("prim", "Primorsk", "city", 60.37, 28.61, "RU", admin1="RU.42", population=6_000),
+        Place("rot", "Rotterdam", "city", 51.92, 4.48, "NL", score=0.9),
+    ]
+    gaz = _gaz(places, [("Primorsk", "krai")])
+    text = "The tanker left Primorsk bound for Rotterdam."
+    assert _ids(text, gaz, "Primorsk", "Rotterdam")[0] == "prim"
+
+
+def test_a_qualifier_beats_a_famous_namesake() -> None:
+    places = [
+        Place("det:mi", "Detroit", "city", 42.33, -83.05, "US", admin1="US.MI", score=0.93),
+        Place("det:tx", "Detroit", "city", 33.66, -95.27, "US", admin1="US.TX", population=700),
+        Place("tx", "Texas", "admin1", 31.5, -99.35, "US", admin1="US.TX"),
+    ]
+    text = "Deputies caught him near Detroit, Texas."
+    assert _ids(text, _gaz(places), "Detroit", "Texas") == ["det:tx", "tx"]
+
+
+def test_a_descriptive_region_of_a_country_the_article_never_names_is_not_guessed() -> None:
+    places = [
+        Place("gm:wc", "West Coast", "admin1", 13.2, -16.3, "GM", admin1="GM.05"),
+        Place("us", "United States", "country", 39.8, -98.5, "US", score=1.0),
+        Place("gm", "Gambia", "country", 13.4, -15.4, "GM", score=1.0),
+    ]
+    gaz = _gaz(places)
+    text = "The United States team toured the West Coast."
+    assert _ids(text, gaz, "United States", "West Coast") == ["us"]
+    text = "Gambia held elections; turnout on the West Coast was high."
+    assert _ids(text, gaz, "Gambia", "West Coast") == ["gm", "gm:wc"]

@@ -67,6 +67,7 @@ EXPECTED = {
     "Hong Kong": (None, 22.3, 114.17, 40),
     "Korea": ("peninsula", 38.0, 127.5, 300),
     "Soviet Union": (None, 60.0, 90.0, 3000),
+    "Ussuri": ("river", 46.0, 134.0, 400),  # the river of the 1969 incident, not Lesozavodsk
 }
 
 
