@@ -317,6 +317,24 @@ def parse_texts(
         yield from found
 
 
+def parse_many_on(
+    client: Client,
+) -> Callable[[Iterable[tuple[str, str]]], Iterator[tuple[list[Resolution], list[Mention]]]]:
+    """A ``parse_many`` for :func:`geo.build.build` that parses on ``client``'s cluster.
+
+    It yields, per ``(article id, text)`` and in order, what
+    :meth:`geo.parser.Geoparser.parse_all` returns.
+    """
+
+    def parse_many(
+        items: Iterable[tuple[str, str]],
+    ) -> Iterator[tuple[list[Resolution], list[Mention]]]:
+        for found in parse_texts(items, client=client):
+            yield list(found.resolved), list(found.unplaced)
+
+    return parse_many
+
+
 def _batches(items: Iterable[tuple[str, str]], size: int) -> Iterator[tuple[tuple[str, str], ...]]:
     batch: list[tuple[str, str]] = []
     chars = 0

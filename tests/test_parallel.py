@@ -9,6 +9,7 @@ for byte.  One cluster serves the whole module.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import io
 import json
@@ -23,13 +24,15 @@ from pathlib import Path
 
 import dask
 import pytest
-from conftest import free_port
+from conftest import data_folder, free_port
 from distributed import Client
 
-from geo import cli, parallel
+from geo import cli, layers, parallel, settings
+from geo.build import build
 from geo.errors import BadInput, GeoError
 from geo.parallel import Chunk, parse_chunk, parse_chunks, parse_texts, read_chunks, read_line
 from geo.parser import Geoparser, load_parser, parse_record
+from geo.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT.parent / "shared" / "eval" / "geowebnews.jsonl"
@@ -211,6 +214,29 @@ def test_parse_texts_on_the_cluster_equals_in_process(cluster, parser):
     there = list(parse_texts(iter(items), client=cluster, batch_chars=4000))
     assert there == here
     assert sum(len(p.resolved) for p in there) > 100
+
+
+def test_a_build_through_the_cluster_publishes_the_same_layers(cluster, cache_dir, tmp_path):
+    def settings_in(root: Path) -> Settings:
+        data = data_folder(root)
+        return dataclasses.replace(
+            settings.load(), data_dir=data, seeds_dir=ROOT / "seeds", cache_dir=cache_dir
+        )
+
+    here, there = settings_in(tmp_path / "here"), settings_in(tmp_path / "there")
+    first = build(here)
+    second = build(there, parse_many=parallel.parse_many_on(cluster))
+    assert second.parsed == first.parsed == len(list((ROOT / "seeds").glob("*.txt")))
+    assert (second.mentions, second.places, second.routes) == (
+        first.mentions, first.places, first.routes,
+    )  # fmt: skip
+    files = {p.name: p.read_bytes() for p in layers.layers_dir(here.data_dir).iterdir()}
+    again = {p.name: p.read_bytes() for p in layers.layers_dir(there.data_dir).iterdir()}
+    manifests = [json.loads(f.pop(layers.MANIFEST)) for f in (files, again)]
+    for manifest in manifests:
+        del manifest["written"]  # the time of the build
+    assert manifests[0] == manifests[1]
+    assert again == files
 
 
 def test_scheduler_output_equals_one_process(cluster, corpus, tmp_path):
