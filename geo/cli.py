@@ -7,85 +7,289 @@ with status 2; they never show a traceback.
 from __future__ import annotations
 
 import argparse
-import io
-import json
+import contextlib
+import glob
+import gzip
+import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from geo import settings as settings_mod
-from geo._atomic import atomic_write_text
+from geo._atomic import AtomicFile
+from geo._progress import Progress
 from geo.errors import BadInput, GeoError
 from geo.geocode import online_fallback
-from geo.parser import Geoparser, load_parser, parse_record
+from geo.parallel import (
+    Chunk,
+    ChunkResult,
+    local_client,
+    parse_chunks,
+    parse_many_on,
+    read_chunks,
+    remote_client,
+    warm_workers,
+)
+from geo.parser import Geoparser, load_parser
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
-def _lines(stream: IO[bytes], name: str) -> Iterator[tuple[int, str, str]]:
-    """Yield ``(line number, id, text)`` from a JSON-lines byte stream, validating each."""
-    for lineno, raw in enumerate(stream, start=1):
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One input (a path, or ``-`` for stdin), its name in messages and its output file."""
+
+    src: str
+    name: str
+    out: Path | None
+
+
+def _expand(patterns: Sequence[str]) -> list[str]:
+    paths: list[str] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            found = sorted(glob.glob(pattern))
+            if not found:
+                raise BadInput(f"no file matches {pattern!r}")
+            paths += found
+        else:
+            paths.append(pattern)
+    return paths
+
+
+def _jobs(patterns: Sequence[str], out: str | None) -> list[_Job]:
+    """The inputs (files, globs, ``-``) and where each one's output goes.
+
+    One plain input: ``out`` is a file (or stdout).  Several inputs or a pattern: ``out`` is a
+    folder holding one output per input, named like the input without ``.gz``.
+    """
+    paths = _expand(patterns)
+    if len(paths) == 1 and not any(glob.has_magic(p) for p in patterns):
+        src = paths[0]
+        jobs = [_Job(src, "stdin" if src == "-" else repr(src), Path(out) if out else None)]
+    else:
+        jobs = _folder_jobs(paths, out)
+    for job in jobs:
+        if job.out and job.src != "-" and _same_file(job.out, Path(job.src)):
+            raise BadInput(f"the output for {job.src!r} would overwrite it: choose another --out")
+    return jobs
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _folder_jobs(paths: list[str], out: str | None) -> list[_Job]:
+    if out is None:
+        raise BadInput("several inputs (or a pattern) need --out FOLDER for their outputs")
+    if "-" in paths:
+        raise BadInput("stdin (-) cannot be one of several inputs")
+    jobs, seen = [], set()
+    for src in paths:
+        name = Path(src).name.removesuffix(".gz")
+        if name in seen:
+            raise BadInput(f"two inputs are named {name!r}: their outputs would collide")
+        seen.add(name)
+        jobs.append(_Job(src, repr(src), Path(out) / name))
+    return jobs
+
+
+def rejected_path(out: Path) -> Path:
+    """Where the rejected lines of output ``out`` go: ``NAME.rejected.jsonl`` beside it."""
+    return out.with_name(out.name.removesuffix(".jsonl") + ".rejected.jsonl")
+
+
+@contextlib.contextmanager
+def _open_input(job: _Job) -> Iterator[IO[bytes]]:
+    if job.src == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        opener = gzip.open if job.src.endswith(".gz") else open
+        fh = cast("IO[bytes]", opener(job.src, "rb"))
+    except OSError as err:
+        raise BadInput(f"cannot read {job.src!r}: {err.strerror or err}") from err
+    with fh:
+        yield fh
+
+
+def _chunks(jobs: Sequence[_Job], chunk_bytes: int) -> Iterator[Chunk]:
+    for job in jobs:
+        with _open_input(job) as src:
+            try:
+                yield from read_chunks(src, job.name, chunk_bytes=chunk_bytes)
+            except (OSError, EOFError) as err:  # a corrupt or truncated .gz, a read error
+                raise BadInput(f"cannot read {job.src!r}: {err}") from err
+
+
+def _total_bytes(jobs: Sequence[_Job]) -> int | None:
+    """Input bytes to parse (for the progress bar), ``None`` if unknown."""
+    total = 0
+    try:
+        for job in jobs:
+            if job.src == "-":
+                return None
+            if job.src.endswith(".gz"):  # gzip's trailer: the uncompressed size mod 2**32
+                with open(job.src, "rb") as fh:
+                    fh.seek(-4, os.SEEK_END)
+                    total += int.from_bytes(fh.read(4), "little")
+            else:
+                total += os.path.getsize(job.src)
+    except OSError:
+        return None  # reading the input will report the problem
+    return total
+
+
+class _Sink:
+    """The output (and, under ``--on-error skip``, the rejected lines) of one input."""
+
+    def __init__(self, job: _Job, *, skip: bool) -> None:
+        self.skip = skip
         try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise BadInput(f"{name} line {lineno}: not UTF-8 (byte {err.start})") from err
-        if not line.strip():
-            continue
+            self.out = AtomicFile(job.out) if job.out else None
+            self.rejects = AtomicFile(rejected_path(job.out)) if job.out and skip else None
+        except OSError as err:
+            raise BadInput(f"cannot write {str(job.out)!r}: {err.strerror or err}") from err
+
+    def write(self, result: ChunkResult) -> None:
+        if self.out:
+            self.out.write(result.output)
+        else:
+            sys.stdout.write(result.output.decode("utf-8"))
+        for rejected in result.rejected:
+            if not self.skip:
+                raise BadInput(rejected.message)
+            if self.rejects:
+                self.rejects.write(rejected.to_json())
+            else:
+                print(f"warning: skipped {rejected.message}", file=sys.stderr)
+
+    def commit(self) -> None:
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise BadInput(f"{name} line {lineno}: not valid JSON ({err.msg})") from err
-        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-            raise BadInput(f"{name} line {lineno}: expected an object with a string 'text'")
-        yield lineno, obj.get("id", lineno), obj["text"]
+            for fh in (self.rejects, self.out):
+                if fh:
+                    fh.commit()
+        except OSError as err:
+            raise BadInput(f"cannot write {str(err.filename)!r}: {err.strerror or err}") from err
+
+    def discard(self) -> None:
+        for fh in (self.out, self.rejects):
+            if fh:
+                fh.discard()
 
 
-def run_parse(src: IO[bytes], dst: IO[str], parser: Geoparser, *, name: str) -> int:
-    """Parse every JSON line of ``src`` into ``dst``; returns the number of lines written."""
-    count = 0
-    for _, art_id, text in _lines(src, name):
-        record = parse_record(parser, art_id, text)
-        dst.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
-    return count
+def _write_outputs(
+    jobs: Sequence[_Job], results: Iterator[ChunkResult], *, skip: bool, progress: Progress
+) -> None:
+    """Write each input's results to its output, in order, committing one file at a time."""
+    current, sink = 0, _Sink(jobs[0], skip=skip)
+    try:
+        for result in results:
+            while jobs[current].name != result.source:
+                sink.commit()
+                current += 1
+                sink = _Sink(jobs[current], skip=skip)
+            sink.write(result)
+            progress.update(result.articles, result.nbytes, len(result.rejected))
+        sink.commit()
+    except BaseException:
+        sink.discard()
+        raise
+    for job in jobs[current + 1 :]:  # inputs with no line at all
+        _Sink(job, skip=skip).commit()
+
+
+@contextlib.contextmanager
+def _engine(args: argparse.Namespace) -> Iterator[tuple[Client | None, Geoparser | None]]:
+    """Where the parse runs: a cluster's client, or (no client) this process's parser."""
+    cfg = settings_mod.load()
+    if args.workers is None and args.scheduler is None:
+        fallback = online_fallback(cfg)
+        yield (
+            None,
+            load_parser(cfg.data_dir, cache_dir=cfg.cache_dir, fallback=fallback, freeze=True),
+        )
+        if fallback and fallback.error:
+            print(f"warning: {fallback.error} (parsed offline)", file=sys.stderr)
+        return
+    with _cluster(args) as client:
+        yield client, None
+
+
+@contextlib.contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator[Client]:
+    """A warmed client of the cluster ``--workers`` or ``--scheduler`` asks for."""
+    if settings_mod.load().online:
+        raise BadInput(
+            "NEWS_ATLAS_ONLINE=1 works in one process only (the online geocoder's rate limit "
+            "is per process): unset it, or drop --workers/--scheduler"
+        )
+    connect = (
+        remote_client(args.scheduler) if args.scheduler is not None else local_client(args.workers)
+    )
+    with connect as client:
+        warm_workers(client)
+        yield client
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    cfg = settings_mod.load()
-    fallback = online_fallback(cfg)
-    parser = load_parser(cfg.data_dir, cache_dir=cfg.cache_dir, fallback=fallback, freeze=True)
-    name = "stdin" if args.jsonl == "-" else repr(args.jsonl)
-    if args.jsonl == "-":
-        status = _parse_to(sys.stdin.buffer, args.out, parser, name)
-    else:
+    jobs = _jobs(args.jsonl, args.out)
+    skip = args.on_error == "skip"
+    show = args.progress or sys.stderr.isatty()
+    with _engine(args) as (client, parser), _terminate_as_exit():
+        progress = Progress(sys.stderr, total_bytes=_total_bytes(jobs), show=show)
+        chunks = _chunks(jobs, max(1, int(args.chunk_mb * 1e6)))
+        results = parse_chunks(chunks, client=client, parser=parser, stop=not skip)
         try:
-            with open(args.jsonl, "rb") as src:
-                status = _parse_to(src, args.out, parser, name)
-        except OSError as err:
-            raise BadInput(f"cannot read {args.jsonl!r}: {err.strerror}") from err
-    if fallback and fallback.error:
-        print(f"warning: {fallback.error} (parsed offline)", file=sys.stderr)
-    return status
-
-
-def _parse_to(src: IO[bytes], out: str | None, parser: Geoparser, name: str) -> int:
-    if out is None:
-        run_parse(src, sys.stdout, parser, name=name)
-        return 0
-
-    buffer = io.StringIO()
-    run_parse(src, buffer, parser, name=name)
-    try:
-        atomic_write_text(Path(out), buffer.getvalue())
-    except OSError as err:
-        raise BadInput(f"cannot write {out!r}: {err.strerror or err}") from err
+            with contextlib.closing(results):
+                _write_outputs(jobs, results, skip=skip, progress=progress)
+        finally:
+            progress.close()
+    if show or progress.rejected:
+        print(progress.summary(), file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """Turn SIGTERM into ``SystemExit`` so that half-written outputs are removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from geo.build import build  # noqa: PLC0415  (heavy imports only for this command)
 
     cfg = settings_mod.load()
-    report = build(cfg, seeds_dir=Path(args.seeds) if args.seeds else None, wait=args.wait)
+    seeds = Path(args.seeds) if args.seeds else None
+    with contextlib.ExitStack() as stack:
+        parse_many = None
+        if args.workers is not None or args.scheduler is not None:
+
+            def parse_many(items: Sequence[tuple[str, str]]) -> Any:
+                # The cluster starts only once the build knows it has articles to parse.
+                client = stack.enter_context(_cluster(args))
+                return parse_many_on(client)(items)
+
+        report = build(cfg, seeds_dir=seeds, wait=args.wait, parse_many=parse_many)
     print(report)
     return 0
 
@@ -231,12 +435,45 @@ def make_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m geo", description="News Atlas geoparser")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parse", help="geoparse JSON lines {id, text} into {id, toponyms}")
-    p.add_argument("--jsonl", required=True, help="input JSON-lines file, or - for stdin")
-    p.add_argument("--out", help="output file (default: stdout)")
+    p.add_argument(
+        "--jsonl",
+        required=True,
+        nargs="+",
+        help="input JSON-lines files (.gz too), glob patterns ('corpus/*.jsonl'), or - for stdin",
+    )
+    p.add_argument(
+        "--out", help="output file (default: stdout); a folder for several inputs or a pattern"
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="N", help="parse on a local Dask cluster of N processes"
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="parse on a running Dask cluster (tcp://HOST:PORT)"
+    )
+    p.add_argument(
+        "--on-error",
+        choices=("stop", "skip"),
+        default="stop",
+        help="a bad line stops the run (exit 2, default) or is skipped into NAME.rejected.jsonl",
+    )
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="show progress and a summary on stderr (default: only on a terminal)",
+    )
+    p.add_argument("--chunk-mb", type=float, default=2.0, help="input MB per task (default: 2)")
     p.set_defaults(func=_cmd_parse)
     b = sub.add_parser("build", help="build the GeoJSON layers from the articles")
     b.add_argument("--seeds", help="article folder (default: seeds/)")
     b.add_argument("--wait", action="store_true", help="wait for a running build to finish")
+    on = b.add_mutually_exclusive_group()
+    on.add_argument(
+        "--workers", type=int, metavar="N", help="parse changed articles on a local Dask cluster"
+    )
+    on.add_argument(
+        "--scheduler", metavar="ADDRESS", help="parse changed articles on a running Dask cluster"
+    )
     b.set_defaults(func=_cmd_build)
     _analyst_commands(sub)
     return ap

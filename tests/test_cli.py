@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,6 +156,17 @@ BAD_LINES = [
         id="not-utf8",
     ),
     pytest.param(b'{"id": 1, "text": "cut', "line 1", "not valid JSON", id="truncated"),
+    pytest.param(
+        b'{"id": 1, "text": "ok"}\n{"id": "\\ud800", "text": "Rajin"}\n',
+        "line 2",
+        "'id' has a lone surrogate '\\ud800'",
+        id="id-lone-surrogate",
+    ),
+    pytest.param(b'{"id": NaN, "text": "ok"}\n', "line 1", "'id' nan", id="id-nan"),
+    pytest.param(b'{"id": Infinity, "text": "ok"}\n', "line 1", "'id' inf", id="id-infinity"),
+    pytest.param(
+        b'{"id": 1, "text": "Rajin \\udc00"}\n', "line 1", "'text' has a lone", id="text-surrogate"
+    ),
 ]
 
 
@@ -296,3 +309,49 @@ def test_unwritable_layers_folder_is_a_clean_error(env, tmp_path, capsys, monkey
     assert cli.main(["build"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_killed_parse_leaves_the_old_output_whole(env, tmp_path, sig):
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous result\n", encoding="utf-8")
+    cmd = [sys.executable, "-m", "geo", "parse", "--jsonl", "-", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    assert proc.stdin is not None
+    proc.stdin.write(jsonl(RECORDS).encode("utf-8"))
+    proc.stdin.flush()  # stdin stays open: the run is under way, its output half written
+    for _ in range(2400):  # until the temporary output exists (bounded: 2 minutes)
+        if list(tmp_path.glob(".out.jsonl.*.tmp")) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == (143 if sig == signal.SIGTERM else -signal.SIGKILL)
+    proc.stdin.close()
+    if proc.stderr:
+        proc.stderr.close()
+    assert out.read_text(encoding="utf-8") == "previous result\n"
+    if sig == signal.SIGTERM:  # cleaned up; a SIGKILL can leave the hidden temporary file
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+
+
+def test_build_on_a_local_dask_cluster_publishes_the_same_layers(tmp_path: Path) -> None:
+    """`python -m geo build --workers 2` parses on two worker processes and commits once:
+    the layers equal a one-process build's, byte for byte."""
+    from conftest import SEEDS, data_folder
+
+    layers = {}
+    for how, extra in (("one", []), ("dask", ["--workers", "2"])):
+        data = data_folder(tmp_path / how)
+        env = {**os.environ, "NEWS_ATLAS_DATA": str(data), "NEWS_ATLAS_SEEDS": str(SEEDS),
+               "NEWS_ATLAS_ONLINE": "0"}  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "geo", "build", *extra], check=False, cwd=ROOT, env=env,
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "(5 parsed, 0 removed)" in done.stdout
+        folder = data / "layers"
+        layers[how] = {n: (folder / n).read_bytes() for n in ("places.geojson",
+                       "mentions.geojson", "articles.json", "routes.geojson")}  # fmt: skip
+    assert layers["one"] == layers["dask"]
