@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,6 +189,14 @@ def is_local(url: str) -> bool:
     """Whether ``url`` stays on this machine (127.0.0.1, or a data:/blob: URL)."""
     parts = urllib.parse.urlsplit(url)
     return parts.scheme in {"data", "blob", "about"} or parts.hostname == "127.0.0.1"
+
+
+def offline(route: Any) -> None:
+    """A Playwright route handler: what would leave 127.0.0.1 fails as with no network."""
+    if is_local(route.request.url):
+        route.continue_()
+    else:
+        route.abort("internetdisconnected")
 
 
 def is_tile(url: str) -> bool:

@@ -21,10 +21,11 @@ from conftest import (
     AtlasData,
     is_local,
     is_tile,
+    offline,
     serve_app,
     wait_healthy,
 )
-from playwright.sync_api import Frame, Page, Route, expect, sync_playwright
+from playwright.sync_api import Frame, Page, expect, sync_playwright
 from shapely.geometry import Point
 from test_mapview import TINY_BASEMAP
 
@@ -186,12 +187,6 @@ def browser_page(atlas: AtlasData) -> Iterator[tuple[Page, list[str]]]:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             requests: list[str] = []
             page.on("request", lambda req: requests.append(req.url))
-
-            def offline(route: Route) -> None:
-                if is_local(route.request.url):
-                    route.continue_()
-                else:
-                    route.abort("internetdisconnected")
 
             page.route("**/*", offline)
             page.goto(url, timeout=TIMEOUT)

@@ -23,11 +23,11 @@ from conftest import (
     MAP_IFRAME,
     ROOT,
     AtlasData,
-    is_local,
+    offline,
     serve_app,
     wait_healthy,
 )
-from playwright.sync_api import Browser, Frame, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Frame, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from geo import corrections, dashboard
@@ -85,12 +85,6 @@ def browser() -> Iterator[Browser]:
 def page(server: tuple[AtlasData, str], browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
     pg = context.new_page()
-
-    def offline(route: Route) -> None:
-        if is_local(route.request.url):
-            route.continue_()
-        else:
-            route.abort("internetdisconnected")
 
     pg.route("**/*", offline)
     pg.goto(server[1], timeout=TIMEOUT)
