@@ -41,7 +41,7 @@ def _atlas(cfg: settings.Settings) -> Layers:
         with st.spinner("Building the atlas from the articles…"):
             report = ensure_built(cfg)
         for warning in report.warnings if report else ():
-            st.warning(warning)
+            st.markdown(analyst.notice_html(warning, "warning"), unsafe_allow_html=True)
         version = dashboard.data_version(cfg) or 0
     return _layers(str(dashboard.store_file(cfg)), version)
 
