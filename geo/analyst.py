@@ -149,9 +149,10 @@ def stale_warnings(lay: Layers) -> list[str]:
 
 
 def view_of(filters: Filters) -> export.View:
-    """The evidence pack's view of the sidebar's filters (articles and the month range)."""
+    """The evidence pack's view of the sidebar's filters: the chosen articles, the month
+    range and the undated switch, so the pack holds the articles the page shows."""
     date_from, date_to = filters.months if filters.months else ("", "")
-    return export.View(filters.articles, date_from, date_to)
+    return export.View(filters.articles, date_from, date_to, undated=filters.undated)
 
 
 def evidence_pack(cfg: Settings, view: export.View) -> str:

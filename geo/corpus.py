@@ -28,7 +28,8 @@ METADATA_FILE = "articles.toml"
 _FIELDS = ("title", "outlet", "author", "date", "url")
 #: Fields an ``articles.toml`` entry may have (``note`` is for the people who keep it).
 METADATA_FIELDS = (*_FIELDS, "date_approximate", "note")
-_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
+#: An article date: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (a prefix for approximate dates).
+DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 #: Bidirectional embedding, override and isolate controls: shown in a title or an outlet
 #: they would reorder the text around them (U+202E reverses what follows).
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
@@ -105,7 +106,7 @@ def _field(key: str, value: object, where: str) -> object:
         return value.isoformat()
     if not isinstance(value, str):
         raise DataFileError(f"{where}: field {key!r} must be a string, not {value!r}")
-    if key == "date" and value and not _DATE.fullmatch(value):
+    if key == "date" and value and not DATE.fullmatch(value):
         msg = f"{where}: field 'date' is {value!r}; write YYYY, YYYY-MM or YYYY-MM-DD"
         raise DataFileError(msg)
     return value
@@ -282,7 +283,7 @@ def check_new_metadata(meta: Mapping[str, object]) -> dict[str, object]:
             out[key] = value
     approximate = bool(meta.get("date_approximate", False))
     date = str(out.get("date", ""))
-    match = _DATE.fullmatch(date)
+    match = DATE.fullmatch(date)
     if date and (not match or (not approximate and not match.group(3))):
         form = "YYYY-MM-DD, YYYY-MM or YYYY" if approximate else "YYYY-MM-DD"
         raise BadInput(f"date {date!r} is not {form}; mark it approximate for a month or year")

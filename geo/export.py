@@ -23,6 +23,7 @@ from shapely.geometry import mapping, shape
 
 from geo import routes, store
 from geo._atomic import atomic_write_text
+from geo.corpus import DATE
 from geo.dashboard import highlight
 from geo.errors import BadInput
 from geo.mapview import BORDER, COAST, GROUP_STYLES, LAND, MODE_COLOURS, OCEAN, esc
@@ -38,11 +39,13 @@ _DATE_FORMS = ("YYYY", "YYYY-MM", "YYYY-MM-DD")
 @dataclass(frozen=True, slots=True)
 class View:
     """What to export: some articles (``None``: all) and a date range (inclusive, ISO
-    dates or their prefixes; empty: open)."""
+    dates or their prefixes; empty: open); ``undated`` keeps the undated articles whatever
+    the range (as the dashboard's switch does)."""
 
     articles: frozenset[str] | None = None
     date_from: str = ""
     date_to: str = ""
+    undated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,30 +73,26 @@ class Evidence:
 
 
 def check_date(value: str, what: str) -> str:
-    """Return ``value`` if it is empty or YYYY, YYYY-MM or YYYY-MM-DD.
+    """Return ``value`` if it is empty or an article date (:data:`geo.corpus.DATE`).
 
     Raises
     ------
     BadInput
         If it is not.
     """
-    ok = value == "" or (
-        len(value) in (4, 7, 10)
-        and all(c.isdigit() or (c == "-" and i in (4, 7)) for i, c in enumerate(value))
-        and all(value[i] == "-" for i in (4, 7) if i < len(value))
-    )
-    if not ok:
+    if value and not DATE.fullmatch(value):
         raise BadInput(f"{what} {value!r} is not a date ({', '.join(_DATE_FORMS)})")
     return value
 
 
 def in_range(date: str, view: View) -> bool:
     """Whether an article dated ``date`` (maybe only a year or month) may fall within the
-    view's date range; an undated article is in the view only without a range."""
+    view's date range; an undated article is in the view without a range, or when the view
+    keeps undated articles."""
     if not (view.date_from or view.date_to):
         return True
     if not date:
-        return False
+        return view.undated
     first, last = date, date + "\uffff"  # "2023-09" covers 2023-09-01 .. 2023-09-30
     return (not view.date_from or last >= view.date_from) and (
         not view.date_to or first <= view.date_to + "\uffff"
@@ -294,6 +293,8 @@ def _made_from(ev: Evidence) -> str:
     v = ev.view
     chosen = "all articles" if v.articles is None else f"{len(v.articles)} chosen article(s)"
     dates = f"{v.date_from or '…'} to {v.date_to or '…'}" if v.date_from or v.date_to else "any"
+    if v.undated and dates != "any":
+        dates += ", and undated articles"
     rows = "".join(
         f"<tr><td>{esc(a.id)}</td><td>{esc(a.title)}</td><td>{esc(a.outlet)}</td>"
         f"<td>{esc(a.author)}</td><td>{esc(a.date)}{' (approx.)' if a.date_approximate else ''}"

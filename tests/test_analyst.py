@@ -83,6 +83,23 @@ def test_place_label_and_view():
     assert analyst.place_label(p) == "Ussuri (river; 44.591, 134.129) [ne:1]"
     view = analyst.view_of(Filters(articles=frozenset({"001"})))
     assert (view.articles, view.date_from, view.date_to) == (frozenset({"001"}), "", "")
+    dated = analyst.view_of(Filters(months=("2023-09", "2024-06"), undated=False))
+    assert (dated.date_from, dated.date_to, dated.undated) == ("2023-09", "2024-06", False)
+    assert analyst.view_of(Filters(months=("2023-09", "2023-09"))).undated is True
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(), Filters(months=("2023-09", "2023-09")), Filters(months=("2024-01", "2024-12")),
+     Filters(articles=frozenset({"001", "002"}), months=("2023-07", "2023-09"))],
+)  # fmt: skip
+def test_the_pack_holds_the_articles_the_page_shows(lay, atlas, filters):
+    from geo import export, store
+
+    with store.Store(atlas.store) as st:
+        chosen = export.chosen_articles(st.articles(), analyst.view_of(filters))
+    shown = dashboard.allowed_articles(lay, filters)
+    assert {a.id for a in chosen} == (set(lay.articles) if shown is None else set(shown))
 
 
 def _app(monkeypatch, data, **env: str):

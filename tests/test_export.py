@@ -35,7 +35,9 @@ def test_good_dates(value):
     assert export.check_date(value, "--from") == value
 
 
-@pytest.mark.parametrize("value", ["23", "2023-9", "2023/09/01", "2023-09-1x", "yesterday"])
+@pytest.mark.parametrize(
+    "value", ["23", "2023-9", "2023/09/01", "2023-09-1x", "yesterday", "2023-13", "2023-02-32"]
+)
 def test_bad_dates_are_quoted(value):
     with pytest.raises(BadInput, match=f"--to {value!r} is not a date"):
         export.check_date(value, "--to")
@@ -49,6 +51,12 @@ def test_bad_dates_are_quoted(value):
 )  # fmt: skip
 def test_an_approximate_date_is_in_a_range_it_may_fall_in(date, date_from, date_to, inside):
     assert export.in_range(date, export.View(None, date_from, date_to)) is inside
+
+
+def test_undated_articles_stay_in_a_range_only_when_the_view_keeps_them():
+    assert export.in_range("", export.View(None, "2023", "2024")) is False
+    assert export.in_range("", export.View(None, "2023", "2024", undated=True)) is True
+    assert export.in_range("2022-05", export.View(None, "2023", "2024", undated=True)) is False
 
 
 def test_chosen_articles_names_an_unknown_one():
