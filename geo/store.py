@@ -352,22 +352,19 @@ class Store:
         )
         return self._excerpts(page, (place_id, *args, limit, offset))
 
-    def first_excerpts(
-        self, per_place: int = 3, *, articles: Iterable[str] | None = None
-    ) -> dict[str, tuple[Excerpt, ...]]:
+    def first_excerpts(self, per_place: int = 3) -> dict[str, tuple[Excerpt, ...]]:
         """The first ``per_place`` passages of every place (as :meth:`excerpts` orders
-        them; in ``articles``, if given), in one query: what the map's popups show."""
-        where, args = self._article_filter(articles)
+        them), in one query: what the map's popups show."""
         page = (
             "SELECT place_id, article_id, passage_start, passage_end, date FROM ("
             " SELECT *, row_number() OVER (PARTITION BY place_id"
             "  ORDER BY date, article_id, passage_start) AS rn FROM ("
             "  SELECT DISTINCT m.place_id, m.article_id, m.passage_start, m.passage_end, a.date"
             "  FROM mentions m JOIN articles a ON a.id = m.article_id"
-            f"  WHERE m.place_id IS NOT NULL {where})) WHERE rn <= ?"
+            "  WHERE m.place_id IS NOT NULL)) WHERE rn <= ?"
         )
         out: dict[str, list[Excerpt]] = {}
-        for pid, excerpt in zip(*self._excerpt_rows(page, (*args, per_place)), strict=True):
+        for pid, excerpt in zip(*self._excerpt_rows(page, (per_place,)), strict=True):
             out.setdefault(pid, []).append(excerpt)
         return {k: tuple(v) for k, v in out.items()}
 
@@ -421,11 +418,6 @@ class StoreWriter:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-
-    def hashes(self) -> dict[str, tuple[str, str]]:
-        """Article id -> (content hash, parser version key), as committed so far."""
-        rows = self._conn.execute("SELECT id, hash, parsed_with FROM articles")
-        return {r[0]: (r[1], r[2]) for r in rows}
 
     def delete_articles(self, ids: Iterable[str]) -> None:
         """Drop articles with their passages and mentions."""
