@@ -152,11 +152,32 @@ def _routes_key(data_dir: Path, key: str, hashes: Mapping[str, str]) -> str:
     texts of the articles the routes file quotes."""
     path = data_dir / ROUTES_FILE
     raw = path.read_bytes() if path.is_file() else b""
-    quoted = sorted(i for i in hashes if f'"{i}"'.encode() in raw or f"'{i}'".encode() in raw)
+    quoted = sorted(_quoted_articles(raw) & hashes.keys())
     digest = hashlib.sha256(raw + key.encode())
     for art_id in quoted:
         digest.update(f"{art_id}\0{hashes[art_id]}\0".encode())
     return digest.hexdigest()[:32]
+
+
+def _quoted_articles(raw: bytes) -> set[str]:
+    """The article ids the routes file's quotes name (``article:`` values, at any depth).
+    A file YAML cannot read names none here: drawing the routes then reports it."""
+    import yaml  # noqa: PLC0415
+
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return set()
+    found: set[str] = set()
+    todo: list[object] = [data]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            found.update(str(v) for k, v in item.items() if k == "article")
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return found
 
 
 def _route_pairs(

@@ -341,3 +341,18 @@ def test_build_other_seeds_folder(tmp_path, cache_dir):
     places = read_layer(report.out_dir / "places.geojson")
     assert {"Rajin", "Vladivostok", "Pyongyang"} <= set(places["name"])
     assert json.loads((report.out_dir / "claim_check.json").read_text()) == {"rows": []}
+
+
+def test_routes_are_redrawn_when_an_article_they_quote_changes(tmp_path, cache_dir):
+    """Whatever way the routes file writes the article id (here a plain YAML string)."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    story = seeds / "coal-story.txt"
+    story.write_text("Coal ships leave Rajin for Vladivostok.\n", encoding="utf-8")
+    cfg = make_settings(tmp_path, cache_dir, seeds)
+    plain = ONE_ROUTE.replace('article: "100"', "article: coal-story")
+    (cfg.data_dir / "routes.yaml").write_text(plain, encoding="utf-8")
+    assert build(cfg).routes == 1
+    story.write_text("Coal ships now leave Rajin for Nakhodka.\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="coal"):
+        build(cfg)
