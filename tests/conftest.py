@@ -70,6 +70,32 @@ class AtlasData:
         return dashboard.store_file(self.cfg)
 
 
+def _tree_state(*folders: Path) -> dict[str, tuple[int, int]]:
+    """Every file, folder and link under ``folders`` with its size and modification time."""
+    state: dict[str, tuple[int, int]] = {}
+    for folder in folders:
+        for path in (folder, *folder.rglob("*")):
+            info = path.lstat()
+            state[str(path.relative_to(ROOT))] = (info.st_size, info.st_mtime_ns)
+    return state
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _repository_data_untouched() -> Iterator[None]:
+    """Fail the run if any test wrote into the repository's own ``data/`` or ``seeds/``.
+
+    Every test builds into a temporary data folder; a store, a lock file or a layer set
+    appearing in the checkout's ``data/`` means a code path ignored ``NEWS_ATLAS_DATA``.
+    """
+    before = _tree_state(DATA, SEEDS)
+    yield
+    after = _tree_state(DATA, SEEDS)
+    changed = sorted(
+        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+    )
+    assert not changed, f"tests changed the repository's own data/ or seeds/: {changed[:20]}"
+
+
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
     """The gazetteer index cache every test shares (the project's ``.cache``: built once)."""

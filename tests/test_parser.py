@@ -44,3 +44,31 @@ def test_toponym_record_fields(parser: Geoparser) -> None:
     rec = toponym_record(res)
     assert set(rec) >= {"start", "end", "text", "name", "lat", "lon", "kind", "country", "score"}
     assert rec["name"] == "Pyongyang" and 0.0 <= float(rec["score"]) <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # lakes: the Natural Earth extracts have no lakes layer (curated.toml adds them)
+        ("She walked along Lake Michigan's shore in Evanston.",
+         [("Lake Michigan", "lake"), ("Evanston", "city")]),
+        ("Ferries cross Lake Victoria from Mwanza.",
+         [("Lake Victoria", "lake"), ("Mwanza", "city")]),
+        ("Talks in Montreux on Lake Geneva ended.",
+         [("Montreux", "city"), ("Lake Geneva", "lake")]),
+        # ... and a town named after a lake keeps its qualifier
+        ("He drove to Lake Geneva, Wisconsin.", [("Lake Geneva", "city"), ("Wisconsin", "admin1")]),
+        # straits without Natural Earth geometry, and a spelling variant of one with it
+        ("Iran threatened to close the Strait of Hormuz.", [("Iran", "country"),
+                                                            ("Strait of Hormuz", "strait")]),
+        ("Tankers queued at the Bosphorus off Istanbul.", [("Bosphorus", "strait"),
+                                                           ("Istanbul", "city")]),
+        # "Lake" alone is no town (a GeoNames alternate name of Uniontown, blocked)
+        ("Fishermen on Lake Xyzzy said the water was low.", []),
+    ],
+)  # fmt: skip
+def test_well_known_features_the_sources_lack(
+    parser: Geoparser, text: str, expected: list[tuple[str, str]]
+) -> None:
+    placed = parser.parse(text)
+    assert [(r.mention.text, r.place.kind) for r in placed] == expected
