@@ -431,7 +431,9 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
         initial = _sentence_initial(ctx.text, ctx.tokens, m.first - 1)
         if low in _DIRECTIONS or (initial and (low in _FUNCTION or low in ctx.lex.common_words)):
             glued_prev = False
-    if not (glued_next or glued_prev):
+    # "In London Starmer said": a place, then the person who spoke there.
+    located = glued_next and not glued_prev and _located(ctx, m, surface)
+    if located or not (glued_next or glued_prev):
         return False
     acronym = surface.isupper()  # "Henry Lazenby US-based": no one's name is in capitals
     if not acronym and _personal_name(
@@ -452,6 +454,22 @@ def _part_of_longer_name(ctx: _Context, m: _Match) -> bool:
     if m.first == m.last and top and top[0].score < PERSON_MAX and not named and personal:
         ctx.persons.add(normalize(surface))
     return True
+
+
+def _located(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A sentence that opens on a place preposition and a well-known place, glued to a
+    name: "In Buenos Aires Milei's supporters rallied" names the place, then a person (but
+    "ended up in Victoria Vivians' room" is a person's name)."""
+    if m.first < 1 or ctx.tokens[m.first - 1].text.lower() not in _IN_PLACE:
+        return False
+    if not _sentence_initial(ctx.text, ctx.tokens, m.first - 1):
+        return False
+    top = ctx.top(surface)
+    return (
+        bool(top)
+        and (top[0].kind in _COUNTRY_LEVEL or top[0].score >= WELL_KNOWN)
+        and ctx.gaz.is_own_name(surface, top[0])
+    )
 
 
 def _placed_in(ctx: _Context, town: str, region: str) -> bool:
@@ -774,6 +792,7 @@ _FACILITY_HEADS = _words(
 _HEAD_FIRST = _words("university college lake mount fort port isle")
 _ANY_HEAD = _FACILITY_HEADS | _HEAD_FIRST
 _LEAD_WORDS = _FUNCTION | _DIRECTIONS
+_ARTICLES = _words("the a an")
 
 
 def _named_span(ctx: _Context, head: int) -> _Match | None:
@@ -783,6 +802,10 @@ def _named_span(ctx: _Context, head: int) -> _Match | None:
     while i - 1 >= 0 and ctx.adjacent(i - 1, i) and tokens[i - 1].is_cap and tokens[i - 1].is_word:
         i -= 1
     while i < head and tokens[i].text.lower() in _LEAD_WORDS and i == head - 1:
+        i += 1
+    # A capitalised article is not part of the name ("The Mozart Estate is", "- The
+    # Christian County Sheriff's Office").
+    while i < head and tokens[i].text.lower() in _ARTICLES:
         i += 1
     if i < head and not (
         _sentence_initial(ctx.text, tokens, i) and tokens[i].text.lower() in _FUNCTION

@@ -174,6 +174,12 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Pupils in Ilorin Kwara State returned.", ["Ilorin", "Kwara State"]),
         # the Arabic article is optional ("Al Qamishli")
         ("Shells fell on Qamishli and Hasakah.", ["Qamishli", "Hasakah"]),
+        # a sentence opening on "In" and a well-known place, then the person who acted there
+        ("In London Starmer spoke first.", ["London"]),
+        ("In Buenos Aires Milei's supporters rallied.", ["Buenos Aires"]),
+        # a capitalised article is not part of a name the gazetteer lacks
+        ("LEXINGTON - The Xyzzy County Sheriff's Office said.", ["LEXINGTON", "Xyzzy County"]),
+        ("The Xyzzy Estate is home to two gangs.", ["Xyzzy Estate"]),
     ],
 )  # fmt: skip
 def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str]) -> None:
@@ -195,6 +201,7 @@ def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str])
         "Shares rose after Orange said profits doubled.",  # a common word's town that speaks
         "Sens. Tom Udall and Martin Heinrich wrote.",  # an abbreviated title
         "The Obama administration changed the rule.",  # a person's administration
+        "The team ended up in Victoria Vivians' room.",  # "in" a person's room: her name
     ],
 )
 def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
