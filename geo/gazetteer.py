@@ -155,6 +155,21 @@ def _port_of(key: str) -> str:
     return (m.group(1) or m.group(2)) if m else ""
 
 
+#: Abbreviations that begin place names in news text ("Mt. Juliet", "Ft. Myers", "Pt.
+#: Pleasant"), expanded when the abbreviated form is not itself a name in the index. Not
+#: "St.": saints name churches, schools and people far more often than towns, and the towns
+#: ("St. Louis") carry the short form among their own names.
+_ABBREVIATED = {"mt": "mount", "ft": "fort", "pt": "point"}
+
+
+def _spelled_out(key: str) -> str:
+    """A normalized name with its abbreviated first word spelled out ("mt juliet" -> "mount
+    juliet"), or "" when it begins with none."""
+    head, _, rest = key.partition(" ")
+    full = _ABBREVIATED.get(head)
+    return f"{full} {rest}" if full and rest else ""
+
+
 def _vertices(text: str) -> tuple[tuple[float, float], ...]:
     pairs = (pt.split(",") for pt in text.split(";") if pt)
     return tuple((float(lat), float(lon)) for lat, lon in pairs)
@@ -420,6 +435,8 @@ class Gazetteer:
         with ``variants`` a port's other forms count too ("Rason Port", "Port of Rason")."""
         if key in self._index:
             return True
+        if (full := _spelled_out(key)) and full in self._index:
+            return True
         return variants and bool(port := _port_of(key)) and port in self._index
 
     def line(self, place_id: str) -> tuple[tuple[float, float], ...]:
@@ -445,6 +462,8 @@ class Gazetteer:
             if len(cache) > _MEMO_SIZE:
                 cache.clear()
             hit = self._index.get(key)
+            if hit is None and (full := _spelled_out(key)):  # "Mt. Juliet": "Mount Juliet"
+                hit = self._index.get(full)
             if hit is None:  # "Port of Rason", "Rason Port": the port or port town
                 hit = tuple(self._by_kind(self._index.get(_port_of(key), ()), _PORT_KINDS))
             positions = (hit,) if isinstance(hit, int) else hit

@@ -427,25 +427,31 @@ def _stray_region(place: Place, group: _Group, ev: _Evidence) -> bool:
     return bool(countries) and countries.get(place.country, 0) == 0
 
 
-def _choose_all(scored: _Scored) -> dict[str, Resolution]:
+def _choose_all(scored: _Scored, ev: _Evidence) -> dict[str, Resolution]:
     chosen = {}
     for key, (group, cands) in scored.items():
-        res = _choose(group, _keep_named_country(group, list(cands)))
+        quals = _around(group, ev).quals
+        qualified = frozenset(p.id for _, p in cands if quals and _qualified(p, quals))
+        res = _choose(group, _keep_named_country(group, list(cands), qualified))
         if res:
             chosen[key] = res
     return chosen
 
 
 def _keep_named_country(
-    group: _Group, scored: list[tuple[float, Place]]
+    group: _Group, scored: list[tuple[float, Place]], qualified: frozenset[str] = frozenset()
 ) -> list[tuple[float, Place]]:
     """A country called by its own name is not outvoted by a settlement of that name
-    ("Russia" in a story about Ohio stays the country)."""
+    ("Russia" in a story about Ohio stays the country), unless the text qualifies the
+    settlement ("Lebanon, Tennessee")."""
     country = [sp for sp in scored if sp[1].kind == "country" and sp[1].id in group.named]
     if not country:
         return scored
     floor = country[0][0]
-    return [(min(sc, floor - 1e-6) if p.kind in _SETTLEMENT_KINDS else sc, p) for sc, p in scored]
+    return [
+        (min(sc, floor - 1e-6) if p.kind in _SETTLEMENT_KINDS and p.id not in qualified else sc, p)
+        for sc, p in scored
+    ]
 
 
 def _first_reading(chosen: dict[str, Resolution]) -> _Focus:
@@ -501,8 +507,8 @@ def resolve(
     groups = _groups(mentions, gaz)
     ev = _evidence(text, mentions, groups, gaz)
     scored = _score_groups(groups, ev, fallback)
-    first = _choose_all(scored)
-    chosen = _choose_all(_refocus(scored, _first_reading(first), ev))
+    first = _choose_all(scored, ev)
+    chosen = _choose_all(_refocus(scored, _first_reading(first), ev), ev)
     chosen = {k: r for k, r in chosen.items() if not _stray_region(r.place, scored[k][0], ev)}
     chosen = {k: _place_river(r, chosen, gaz) if r.place.kind == "river" else r
               for k, r in chosen.items()}  # fmt: skip

@@ -853,3 +853,17 @@ def test_a_given_key_is_used_as_is(tmp_path):
     assert gaz.lookup("Tumen ula").id == "gn:3"  # the key as written
     assert "Tumen-ula" not in gaz  # the name itself was not folded
     assert gaz.lookup("duman").id == "gn:3"  # no key written: the lower-case name
+
+
+def test_an_abbreviated_first_word_finds_the_spelled_out_name() -> None:
+    gaz = Gazetteer(
+        [
+            Place("mj", "Mount Juliet", "city", 36.2, -86.52, "US", population=37_000),
+            Place("fm", "Fort Myers", "city", 26.62, -81.84, "US", population=86_000),
+            Place("sp", "Saint Patrick", "admin1", 12.2, -61.6, "GD"),
+        ]
+    )
+    assert [p.id for p in gaz.candidates("Mt. Juliet")] == ["mj"]
+    assert [p.id for p in gaz.candidates("Ft Myers")] == ["fm"]
+    assert gaz.has_key("mt juliet") and not gaz.has_key("mt myers")
+    assert gaz.candidates("St Patrick") == []  # saints name churches and people, not towns

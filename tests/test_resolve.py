@@ -231,6 +231,18 @@ def test_a_named_country_is_not_outvoted_by_a_town_of_its_name() -> None:
     assert ids[-1] == "ru"
 
 
+def test_a_qualified_town_is_not_held_below_the_country_of_its_name() -> None:
+    places = [
+        Place("lb", "Lebanon", "country", 33.83, 35.83, "LB", score=1.0),
+        Place("leb:tn", "Lebanon", "city", 36.21, -86.29, "US", admin1="US.TN", population=26_000),
+        Place("tn", "Tennessee", "admin1", 35.86, -86.35, "US", admin1="US.TN"),
+    ]
+    text = "A man from Lebanon, Tennessee, was charged."
+    assert _ids(text, _gaz(places), "Lebanon", "Tennessee") == ["leb:tn", "tn"]
+    text = "A man from Lebanon was charged in Tennessee."
+    assert _ids(text, _gaz(places), "Lebanon", "Tennessee") == ["lb", "tn"]
+
+
 def test_a_town_near_the_articles_places_beats_a_far_namesake() -> None:
     places = [
         Place("edm:ca", "Edmonton", "city", 53.55, -113.47, "CA", admin1="CA.01", score=0.85),
