@@ -131,6 +131,9 @@ _ORG_NOUNS = _words(
     administration
     """
 )
+#: Diseases and pathogens named after a place: a minor place's name before one of these is
+#: the disease ("Ebola virus", "Lassa fever", "Zika vaccine") for the whole text.
+_DISEASE_NOUNS = _words("virus viruses fever disease vaccine vaccines strain strains")
 #: People named by their workplace: a building's name before one of these stands for the
 #: institution in it ("White House aides", "Pentagon officials"), not for the place.
 _ROLE_NOUNS = _words(
@@ -710,13 +713,24 @@ def _workplace(ctx: _Context, m: _Match, surface: str) -> bool:
 
 def _organisation(ctx: _Context, m: _Match, surface: str) -> bool:
     """A minor place's name used for an organisation: before "news agency", "Corp" or the
-    like, or as a source ("according to Xinhua")."""
+    like, or as a source ("according to Xinhua"); or for a disease ("Ebola virus")."""
     source = (
         m.first >= 2
         and ctx.tokens.text_at(m.first - 1).lower() == "to"
         and ctx.tokens.text_at(m.first - 2).lower() == "according"
     )
-    return (source or _next_word(ctx, m) in _ORG_NOUNS) and not _strong(ctx, surface)
+    named_for = _next_word(ctx, m)
+    if named_for in _DISEASE_NOUNS:
+        # A river, a forest or a village gives its name to a disease ("West Nile virus",
+        # "Lassa fever"); a major city by its own name is where it broke out ("Wuhan virus").
+        top = ctx.top(surface)
+        return not (
+            top
+            and top[0].kind in _COUNTRY_LEVEL | _SETTLEMENTS
+            and _strong(ctx, surface)
+            and ctx.gaz.is_own_name(surface, top[0])
+        )
+    return (source or named_for in _ORG_NOUNS) and not _strong(ctx, surface)
 
 
 def _speaker(ctx: _Context, m: _Match, surface: str) -> bool:

@@ -174,6 +174,8 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Pupils in Ilorin Kwara State returned.", ["Ilorin", "Kwara State"]),
         # the Arabic article is optional ("Al Qamishli")
         ("Shells fell on Qamishli and Hasakah.", ["Qamishli", "Hasakah"]),
+        # a major city by its own name before "virus" is where it broke out
+        ("The Wuhan virus spread to Thailand.", ["Wuhan", "Thailand"]),
         # a sentence opening on "In" and a well-known place, then the person who acted there
         ("In London Starmer spoke first.", ["London"]),
         ("In Buenos Aires Milei's supporters rallied.", ["Buenos Aires"]),
@@ -202,6 +204,9 @@ def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str])
         "Sens. Tom Udall and Martin Heinrich wrote.",  # an abbreviated title
         "The Obama administration changed the rule.",  # a person's administration
         "The team ended up in Victoria Vivians' room.",  # "in" a person's room: her name
+        "The Ebola virus spread. Ebola cases rose.",  # a river's name for a disease, throughout
+        "Lassa fever killed twenty.",  # a town's (by a respelling of Lhasa's, too)
+        "West Nile virus cases rose.",  # even a well-known river's
     ],
 )
 def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
