@@ -155,6 +155,30 @@ def _port_of(key: str) -> str:
     return (m.group(1) or m.group(2)) if m else ""
 
 
+_WATER_OF = re.compile(r"^(strait|straits|gulf|sea) of (.+)$")
+_WATER_AFTER = re.compile(r"^(.+?) (strait|straits|gulf|sea)$")
+
+
+def _water_forms(key: str) -> tuple[str, ...]:
+    """Other forms of a normalized water body's name: "florida straits" -> "straits of
+    florida", "strait of florida", ...; "strait of messina" -> "messina strait"."""
+    if not ("strait" in key or "gulf" in key or "sea" in key):
+        return ()
+    if m := _WATER_OF.match(key):
+        word, name = m.group(1), m.group(2)
+        words = ("strait", "straits") if word.startswith("strait") else (word,)
+        return tuple(f"{name} {w}" for w in words) + tuple(
+            f"{w} of {name}" for w in words if w != word
+        )
+    if m := _WATER_AFTER.match(key):
+        name, word = m.group(1), m.group(2)
+        words = ("strait", "straits") if word.startswith("strait") else (word,)
+        return tuple(f"{w} of {name}" for w in words) + tuple(
+            f"{name} {w}" for w in words if w != word
+        )
+    return ()
+
+
 #: Abbreviations that begin place names in news text ("Mt. Juliet", "Ft. Myers", "Pt.
 #: Pleasant"), expanded when the abbreviated form is not itself a name in the index. Not
 #: "St.": saints name churches, schools and people far more often than towns, and the towns
@@ -437,6 +461,8 @@ class Gazetteer:
             return True
         if (full := _spelled_out(key)) and full in self._index:
             return True
+        if variants and any(form in self._index for form in _water_forms(key)):
+            return True
         return variants and bool(port := _port_of(key)) and port in self._index
 
     def line(self, place_id: str) -> tuple[tuple[float, float], ...]:
@@ -464,6 +490,9 @@ class Gazetteer:
             hit = self._index.get(key)
             if hit is None and (full := _spelled_out(key)):  # "Mt. Juliet": "Mount Juliet"
                 hit = self._index.get(full)
+            for form in _water_forms(key) if hit is None else ():  # "Florida Straits"
+                if (hit := self._index.get(form)) is not None:
+                    break
             if hit is None:  # "Port of Rason", "Rason Port": the port or port town
                 hit = tuple(self._by_kind(self._index.get(_port_of(key), ()), _PORT_KINDS))
             positions = (hit,) if isinstance(hit, int) else hit

@@ -867,3 +867,27 @@ def test_an_abbreviated_first_word_finds_the_spelled_out_name() -> None:
     assert [p.id for p in gaz.candidates("Ft Myers")] == ["fm"]
     assert gaz.has_key("mt juliet") and not gaz.has_key("mt myers")
     assert gaz.candidates("St Patrick") == []  # saints name churches and people, not towns
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Florida Straits", "fs"),  # the record is "Florida Strait"
+        ("Straits of Florida", "fs"),
+        ("Strait of Taiwan", "ts"),
+        ("Japan Sea", "sj"),
+        ("Riga Gulf", "gr"),
+    ],
+)
+def test_a_water_body_is_found_by_its_other_word_order(name: str, expected: str) -> None:
+    gaz = Gazetteer(
+        [
+            Place("fs", "Florida Strait", "strait", 24.0, -81.0, ""),
+            Place("ts", "Taiwan Strait", "strait", 24.0, 119.5, ""),
+            Place("sj", "Sea of Japan", "sea", 40.0, 135.0, ""),
+            Place("gr", "Gulf of Riga", "bay", 57.5, 23.5, ""),
+        ]
+    )
+    assert [p.id for p in gaz.candidates(name)] == [expected]
+    assert gaz.has_key(normalize(name), variants=True)
+    assert not gaz.has_key(normalize(name))  # a variant only after a capitalised word
