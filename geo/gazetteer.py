@@ -189,6 +189,8 @@ _ABBREVIATED = {"mt": "mount", "ft": "fort", "pt": "point"}
 def _spelled_out(key: str) -> str:
     """A normalized name with its abbreviated first word spelled out ("mt juliet" -> "mount
     juliet"), or "" when it begins with none."""
+    if key[2:3] != " ":  # the hot path's misses: every abbreviation has two letters
+        return ""
     head, _, rest = key.partition(" ")
     full = _ABBREVIATED.get(head)
     return f"{full} {rest}" if full and rest else ""
