@@ -179,6 +179,18 @@ def _water_forms(key: str) -> tuple[str, ...]:
     return ()
 
 
+_MID_ARTICLE = re.compile(r" (?:al|el)([- ])(?=\w)")
+
+
+def _article_forms(key: str) -> tuple[str, ...]:
+    """Other spellings of the Arabic article inside a normalized name: "deir al-balah" ->
+    "deir el-balah", "deir al balah", "deir el balah"."""
+    if " al" not in key and " el" not in key:
+        return ()
+    forms = (_MID_ARTICLE.sub(f" {art}{sep}", key) for art in ("al", "el") for sep in "- ")
+    return tuple(dict.fromkeys(f for f in forms if f != key))
+
+
 #: Abbreviations that begin place names in news text ("Mt. Juliet", "Ft. Myers", "Pt.
 #: Pleasant"), expanded when the abbreviated form is not itself a name in the index. Not
 #: "St.": saints name churches, schools and people far more often than towns, and the towns
@@ -463,7 +475,7 @@ class Gazetteer:
             return True
         if (full := _spelled_out(key)) and full in self._index:
             return True
-        if variants and any(form in self._index for form in _water_forms(key)):
+        if variants and any(f in self._index for f in (*_water_forms(key), *_article_forms(key))):
             return True
         return variants and bool(port := _port_of(key)) and port in self._index
 
@@ -492,7 +504,8 @@ class Gazetteer:
             hit = self._index.get(key)
             if hit is None and (full := _spelled_out(key)):  # "Mt. Juliet": "Mount Juliet"
                 hit = self._index.get(full)
-            for form in _water_forms(key) if hit is None else ():  # "Florida Straits"
+            others = (*_water_forms(key), *_article_forms(key)) if hit is None else ()
+            for form in others:  # "Florida Straits", "Deir al-Balah"
                 if (hit := self._index.get(form)) is not None:
                     break
             if hit is None:  # "Port of Rason", "Rason Port": the port or port town

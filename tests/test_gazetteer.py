@@ -891,3 +891,14 @@ def test_a_water_body_is_found_by_its_other_word_order(name: str, expected: str)
     assert [p.id for p in gaz.candidates(name)] == [expected]
     assert gaz.has_key(normalize(name), variants=True)
     assert not gaz.has_key(normalize(name))  # a variant only after a capitalised word
+
+
+@pytest.mark.parametrize(
+    "name", ["Deir al-Balah", "Deir el Balah", "Deir al Balah", "Deir el-Balah"]
+)
+def test_the_arabic_article_inside_a_name_has_its_other_spellings(name: str) -> None:
+    gaz = Gazetteer(
+        [Place("db", "Dayr al Balah", "city", 31.42, 34.35, "PS")], [("Deir el-Balah", "db")]
+    )
+    assert [p.id for p in gaz.candidates(name)] == ["db"]
+    assert gaz.has_key(normalize(name), variants=True)
