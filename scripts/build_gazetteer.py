@@ -24,9 +24,11 @@ import gzip
 import json
 import os
 import re
+import statistics
 import sys
 import tempfile
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -276,8 +278,6 @@ def _subunits(ne: Path) -> Iterator[Row]:
     Each is placed at the median of its units' points and takes GeoNames' admin-1 code, so
     that "Cardiff, Wales" qualifies like "Austin, Texas".
     """
-    import statistics
-
     codes = _geonames_admin1(ne)
     groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for feat in _load(ne, "admin_1_states_provinces_10m_points"):
@@ -292,6 +292,123 @@ def _subunits(ne: Path) -> Iterator[Row]:
             lat = round(statistics.median(pt[0] for pt in points), 5)
             lon = round(statistics.median(pt[1] for pt in points), 5)
             yield (f"gn:{gid}", "admin1", lat, lon, iso, code, 0, "naturalearth", unit)
+
+
+#: Prior from which a town of a region's name is taken for the region's seat (about 5,600
+#: inhabitants).
+SEAT_MIN = 0.5
+#: Kinds of the broad physical regions a smaller unit may be named after.
+_BROAD = frozenset({"continent", "region", "peninsula"})
+
+
+class _Towns:
+    """GeoNames towns of 1,000 inhabitants or more by country: the admin-1 code of the one
+    nearest a point."""
+
+    def __init__(self, rows: Sequence[Row]) -> None:
+        import numpy as np
+
+        by_country: dict[str, list[Row]] = {}
+        for r in rows:
+            if r[1] == "city" and int(r[6]) >= 1000:
+                by_country.setdefault(str(r[4]), []).append(r)
+        self._np = np
+        self._towns = {
+            cc: (np.radians([float(r[2]) for r in rs]), np.radians([float(r[3]) for r in rs]),
+                 [str(r[5]) for r in rs])
+            for cc, rs in by_country.items()
+        }  # fmt: skip
+
+    def __contains__(self, country: object) -> bool:
+        return country in self._towns
+
+    def nearest_code(self, country: str, lat: float, lon: float) -> str:
+        np = self._np
+        lats, lons, codes = self._towns[country]
+        la, lo = np.radians(lat), np.radians(lon)
+        h = np.sin((lats - la) / 2) ** 2 + np.cos(la) * np.cos(lats) * np.sin((lons - lo) / 2) ** 2
+        return codes[int(np.argmin(h))]
+
+
+def _region_codes(ne: Path, towns: _Towns) -> dict[str, list[tuple[str, list[Any]]]]:
+    """GeoNames admin-1 code -> the Natural Earth regions (name, units) matched to it."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for feat in _load(ne, "admin_1_states_provinces_10m_points"):
+        p = feat["properties"]
+        region, iso = p.get("region"), admin1_country(p)
+        if region and region not in (p.get("name"), p.get("name_en")) and iso in towns:
+            groups.setdefault((iso, region), []).append(p)
+    found: dict[str, list[tuple[str, list[Any]]]] = {}
+    for (iso, region), units in sorted(groups.items()):
+        votes = Counter(towns.nearest_code(iso, u["latitude"], u["longitude"]) for u in units)
+        code, n = votes.most_common(1)[0]
+        if len(units) >= 2 and n >= REGION_AGREEMENT * len(units):
+            found.setdefault(code, []).append((region, units))
+    return found
+
+
+#: Share of a Natural Earth region's units whose nearest GeoNames town must lie in one
+#: GeoNames admin-1 unit for the region to be taken as that unit.
+REGION_AGREEMENT = 0.75
+
+
+def _grouped_regions(
+    ne: Path, aliases: list[tuple[str, str]], rows: Sequence[Row]
+) -> Iterator[Row]:
+    """First-level regions that Natural Earth records only through their smaller units:
+    Spain's autonomous communities, Italy's and France's regions, Belgium's (Natural
+    Earth's admin-1 units there are provinces or departments, each naming its ``region``;
+    GeoNames' admin-1 units are the regions, and its towns carry their codes).
+
+    A Natural Earth region of two units or more is matched to the GeoNames admin-1 unit
+    that the nearest GeoNames town of most of its units (``REGION_AGREEMENT``) lies in, and
+    becomes a record with GeoNames' id, code and English name ("Andalusia", "Lombardy",
+    "Brittany"), placed at the median of its units' points.  The region's own names
+    ("Andalucía", "Lombardia") are moved from the units to it, so that they no longer read
+    as one province.  Regions that are already records (a unit of that code, or the
+    constituent countries of :func:`_subunits`) are left alone; so are groupings that are no
+    unit of GeoNames (the census regions of the United States: their states disagree).
+    """
+    table: dict[str, tuple[str, str, str]] = {}
+    for line in (ne / "admin1CodesASCII.txt").read_text(encoding="utf-8").splitlines():
+        code, name, ascii_name, gid = line.split("\t")
+        table[code] = (name, ascii_name, gid)
+    have = {r[5] for r in rows if r[1] == "admin1"} | {r[0] for r in rows}
+    # A region named after a broad physical region (Burkina Faso's "Sahel") or after its own
+    # seat (Kosovo's "Mitrovica") stays below it: the bare name means the other.
+    physical = {normalize(r[8]): prior(r[1], 0) for r in rows if r[1] in _BROAD}
+    seats: dict[tuple[str, str], float] = {}
+    for r in rows:
+        value = float(r[9]) if len(r) > 9 and r[9] else prior(r[1], int(r[6]))
+        if r[1] == "city" and value >= SEAT_MIN:  # a town, not a hamlet sharing the name
+            key = (normalize(r[8]), str(r[4]))
+            seats[key] = max(seats.get(key, 0.0), value)
+    found = _region_codes(ne, _Towns(rows))
+    moved: set[tuple[str, str]] = set()
+    for code, parts in sorted(found.items()):
+        if code not in table:
+            continue
+        name, ascii_name, gid = table[code]
+        pid = f"gn:{gid}"
+        if code in have or pid in have:
+            continue
+        units = [u for _, us in parts for u in us]
+        lat = round(statistics.median(u["latitude"] for u in units), 5)
+        lon = round(statistics.median(u["longitude"] for u in units), 5)
+        row: Row = (pid, "admin1", lat, lon, admin1_country(units[0]), code, 0, "naturalearth",
+                    name)  # fmt: skip
+        rivals = [physical.get(normalize(name)), seats.get((normalize(name), str(row[4])))]
+        below = min((r for r in rivals if r is not None), default=None)
+        yield row if below is None else (*row, f"{min(prior('admin1', 0), below - 0.01):.4f}")
+        own = {normalize(str(u.get(k))) for u in units for k in ("name", "name_en") if u.get(k)}
+        names = {region for region, _ in parts} | {name, ascii_name}
+        names = {n for n in names if normalize(n) not in own}
+        aliases.extend((n, pid) for n in sorted(names))
+        for u in units:
+            for n in names:
+                for form in (n, f"{n} region", f"{n} province"):
+                    moved.add((normalize(form), f"ne:{u['ne_id']}"))
+    aliases[:] = [(n, pid) for n, pid in aliases if (normalize(n), pid) not in moved]
 
 
 def admin1_country(p: Mapping[str, Any]) -> str:
@@ -700,6 +817,7 @@ def main() -> None:
     rows += _physical(args.naturalearth, aliases, countries)
     rows += _ports(args.naturalearth, countries)
     rows += _cities(aliases, _ne_ranks(args.naturalearth))
+    rows += _grouped_regions(args.naturalearth, aliases, rows)
     rows += _counties(args.naturalearth)
     lexicon = _word_list(ROOT / "data" / "recognizer" / "english_words.txt.gz")
     lexicon |= _word_list(ROOT / "data" / "recognizer" / "given_names.txt")

@@ -756,6 +756,38 @@ def test_airport_codes_and_person_named_airports_are_not_names(real):
     assert real.lookup("Bonn").kind == "city"  # not Cologne Bonn Airport
 
 
+@pytest.mark.parametrize(
+    ("name", "country", "admin1"),
+    [
+        ("Andalusia", "ES", "ES.51"),  # GeoNames' English name
+        ("Andalucía", "ES", "ES.51"),  # Natural Earth's region name, no longer one province's
+        ("Catalonia", "ES", "ES.56"),
+        ("Lombardy", "IT", "IT.09"),
+        ("Tuscany", "IT", "IT.16"),
+        ("Flanders", "BE", "BE.VLG"),
+        ("Leinster", "IE", "IE.L"),
+    ],
+)
+def test_regions_natural_earth_records_only_through_their_provinces(real, name, country, admin1):
+    top = real.lookup(name)
+    assert (top.kind, top.country, top.admin1) == ("admin1", country, admin1)
+
+
+def test_a_grouped_region_shares_its_code_with_its_towns(real):
+    """So that "Seville, Andalusia" qualifies like "Austin, Texas"."""
+    assert real.lookup("Seville").admin1 == real.lookup("Andalusia").admin1
+    assert real.lookup("Milan").admin1 == real.lookup("Lombardy").admin1
+    region, town = real.lookup("Tuscany"), real.lookup("Florence")
+    assert abs(region.lat - town.lat) < 1.5 and abs(region.lon - town.lon) < 1.5
+
+
+def test_a_region_named_after_a_broad_region_or_its_seat_stays_below_it(real):
+    assert real.lookup("Sahel").kind == "region"  # not Burkina Faso's Sahel region
+    assert real.lookup("Pristina").kind == "city"  # not Kosovo's district of Pristina
+    assert not any(p.kind == "admin1" for p in real.candidates("South", limit=40)
+                   if p.country == "US")  # census regions are no GeoNames unit  # fmt: skip
+
+
 def test_korean_romanisations_share_one_record(real):
     ids = {real.lookup(n).id for n in ("Nampho", "Nampo", "Namp'o")}
     assert len(ids) == 1
