@@ -373,7 +373,10 @@ def _grouped_regions(
     for line in (ne / "admin1CodesASCII.txt").read_text(encoding="utf-8").splitlines():
         code, name, ascii_name, gid = line.split("\t")
         table[code] = (name, ascii_name, gid)
-    have = {r[5] for r in rows if r[1] == "admin1"} | {r[0] for r in rows}
+    ids = {r[0] for r in rows}
+    # A region that is a record already, under its name in its country (not by code: France's
+    # department codes read like GeoNames' region codes, "FR.53" Mayenne and Brittany).
+    have = {(normalize(r[8]), r[4]) for r in rows if r[1] == "admin1"}
     # A region named after a broad physical region (Burkina Faso's "Sahel") or after its own
     # seat (Kosovo's "Mitrovica") stays below it: the bare name means the other.
     physical = {normalize(r[8]): prior(r[1], 0) for r in rows if r[1] in _BROAD}
@@ -390,7 +393,8 @@ def _grouped_regions(
             continue
         name, ascii_name, gid = table[code]
         pid = f"gn:{gid}"
-        if code in have or pid in have:
+        cc = admin1_country(parts[0][1][0])
+        if pid in ids or (normalize(name), cc) in have or (normalize(ascii_name), cc) in have:
             continue
         units = [u for _, us in parts for u in us]
         lat = round(statistics.median(u["latitude"] for u in units), 5)

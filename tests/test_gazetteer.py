@@ -766,6 +766,7 @@ def test_airport_codes_and_person_named_airports_are_not_names(real):
         ("Tuscany", "IT", "IT.16"),
         ("Flanders", "BE", "BE.VLG"),
         ("Leinster", "IE", "IE.L"),
+        ("Occitanie", "FR", "FR.76"),  # not the department whose code reads the same
     ],
 )
 def test_regions_natural_earth_records_only_through_their_provinces(real, name, country, admin1):
