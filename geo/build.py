@@ -29,7 +29,7 @@ from typing import Any
 
 from geo import _fault, corrections, layers, store
 from geo._lock import writer_lock
-from geo.corpus import passage_at, passages, read_corpus
+from geo.corpus import check_folder, passage_at, passages, read_corpus
 from geo.errors import DataFileError
 from geo.geocode import online_fallback
 from geo.model import Article, Correction, Mention, Place, Resolution, StoredMention
@@ -316,8 +316,10 @@ def build(
     parse_many
         Parses the changed articles (default: in this process); see :data:`ParseMany`.
     """
+    folder = seeds_dir or cfg.seeds_dir
+    check_folder(folder)  # before the lock and the store: bad input leaves no trace
     with writer_lock(cfg.data_dir, "a build", wait=wait):
-        return _build_locked(cfg, seeds_dir or cfg.seeds_dir, parse_many)
+        return _build_locked(cfg, folder, parse_many)
 
 
 def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> BuildReport:

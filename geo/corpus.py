@@ -142,6 +142,12 @@ def load_articles(folder: Path) -> list[Article]:
     return read_corpus(folder)[0]
 
 
+def check_folder(folder: Path) -> None:
+    """Raise :class:`BadInput` naming ``folder`` if it is not a folder of articles."""
+    if not folder.is_dir():
+        raise BadInput(f"article folder {str(folder)!r} does not exist")
+
+
 def read_corpus(folder: Path) -> tuple[list[Article], list[str]]:
     """Every article of ``folder`` and a warning for each file left out.
 
@@ -155,8 +161,7 @@ def read_corpus(folder: Path) -> tuple[list[Article], list[str]]:
     DataFileError
         If ``articles.toml`` is malformed (naming the entry and field).
     """
-    if not folder.is_dir():
-        raise BadInput(f"article folder {str(folder)!r} does not exist")
+    check_folder(folder)
     meta_path = folder / METADATA_FILE
     meta = read_metadata(meta_path)
     articles, skipped = [], []
@@ -352,8 +357,7 @@ def save_articles(
     BadInput
         If ``folder`` is not a folder of articles.
     """
-    if not folder.is_dir():
-        raise BadInput(f"article folder {str(folder)!r} does not exist")
+    check_folder(folder)
     meta_path = folder / METADATA_FILE
     check_new_texts(folder, [(f"article {n}", text) for n, (text, _) in enumerate(items, 1)])
     old_meta = meta_path.read_text(encoding="utf-8") if meta_path.is_file() else None

@@ -239,10 +239,14 @@ def test_missing_data_folder(tmp_path, monkeypatch, infile, capsys):
     assert_one_line_error(status, err, "no-data", "missing")
 
 
-def test_build_with_missing_seeds_folder(tmp_path, capsys):
+def test_build_with_missing_seeds_folder(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("NEWS_ATLAS_DATA", str(data))
     status, out, err = run(["build", "--seeds", str(tmp_path / "no-seeds")], capsys)
     assert out == ""
     assert_one_line_error(status, err, "no-seeds", "does not exist")
+    assert list(data.iterdir()) == []  # checked before the lock and the store: no trace
 
 
 @pytest.mark.parametrize(
