@@ -80,9 +80,9 @@ def _tree_state(*folders: Path) -> dict[str, tuple[int, int]]:
     return state
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def _repository_data_untouched() -> Iterator[None]:
-    """Fail the run if any test wrote into the repository's own ``data/`` or ``seeds/``.
+    """Fail the test that wrote into the repository's own ``data/`` or ``seeds/``.
 
     Every test builds into a temporary data folder; a store, a lock file or a layer set
     appearing in the checkout's ``data/`` means a code path ignored ``NEWS_ATLAS_DATA``.

@@ -77,9 +77,12 @@ MARKER_JS = """([placeId, shown]) => {
 }"""
 
 
-#: In the map's frame: its places are drawn (markers or clusters).
+#: In the map's frame: its places are drawn (markers or clusters), in a frame at its full
+#: height (the component sets it after the first render: until then, zooming to a place
+#: centres it in a sliver of a frame that the legend and other markers cover).
 DRAWN_JS = """() => window.map && window.NewsAtlas && window.NewsAtlas.count > 0
-    && document.querySelectorAll('path.leaflet-interactive, .marker-cluster').length > 0"""
+    && document.querySelectorAll('path.leaflet-interactive, .marker-cluster').length > 0
+    && window.innerHeight >= 600 && window.map.getSize().y >= 600"""
 
 
 def runs(page: Page) -> int:
