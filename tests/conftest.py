@@ -80,6 +80,18 @@ def _tree_state(*folders: Path) -> dict[str, tuple[int, int]]:
     return state
 
 
+#: The test process's own ``__main__``.  Streamlit's ``AppTest`` runs ``app.py`` as
+#: ``__main__`` and leaves it in ``sys.modules``; a Dask worker process started later (spawn)
+#: would then run ``app.py`` first, which builds the default atlas in the checkout's ``data/``.
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored() -> Iterator[None]:
+    yield
+    sys.modules["__main__"] = _MAIN
+
+
 @pytest.fixture(autouse=True)
 def _repository_data_untouched() -> Iterator[None]:
     """Fail the test that wrote into the repository's own ``data/`` or ``seeds/``.

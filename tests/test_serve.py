@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -37,7 +38,7 @@ def test_it_serves_on_news_atlas_host_unless_the_command_line_names_an_address(
     assert "0.0.0.0" not in seen[1]
 
 
-def test_preload_imports_the_page_libraries_but_not_streamlit() -> None:
+def test_preload_imports_the_page_libraries_but_not_streamlit(tmp_path) -> None:
     # Streamlit must configure itself after its command line is parsed: preloading it (or
     # streamlit-folium, which registers a component on import) breaks the map's iframe.
     code = (
@@ -46,7 +47,8 @@ def test_preload_imports_the_page_libraries_but_not_streamlit() -> None:
         "if m in sys.modules))"
     )
     root = serve.APP.parent
+    env = {**os.environ, "NEWS_ATLAS_DATA": str(tmp_path)}  # it starts reading the atlas
     out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=root
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=root, env=env
     ).stdout
     assert out.strip() == "['folium', 'geopandas']"
