@@ -92,6 +92,19 @@ def _main_module_restored() -> Iterator[None]:
     sys.modules["__main__"] = _MAIN
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _repository_data_untouched_by_the_run() -> Iterator[None]:
+    """The same over the whole run: a write between tests (a background process, a fixture
+    of wider scope) is caught too, if not named."""
+    before = _tree_state(DATA, SEEDS)
+    yield
+    after = _tree_state(DATA, SEEDS)
+    changed = sorted(
+        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+    )
+    assert not changed, f"the run changed the repository's own data/ or seeds/: {changed[:20]}"
+
+
 @pytest.fixture(autouse=True)
 def _repository_data_untouched() -> Iterator[None]:
     """Fail the test that wrote into the repository's own ``data/`` or ``seeds/``.
