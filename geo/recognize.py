@@ -26,7 +26,9 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from geo.errors import DataFileError
 from geo.gazetteer import Gazetteer, normalize
@@ -216,6 +218,82 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
+#: Character classes of the tokenizer (:data:`_TOKEN`): 0 a gap (white space, "_"), 1 a
+#: word character, 2 punctuation; plus _UPPER for an upper-case letter.
+_WORD_CHAR = re.compile(r"[^\W_]").fullmatch
+_PUNCT_CHAR = re.compile(r"[^\w\s]").fullmatch
+_UPPER = 4
+
+
+def _char_class(c: str) -> int:
+    cls = 1 if _WORD_CHAR(c) else 2 if _PUNCT_CHAR(c) else 0
+    return cls | (_UPPER if c.isupper() else 0)
+
+
+_ASCII_CLASS = np.array([_char_class(chr(i)) for i in range(128)], dtype=np.uint8)
+_A, _Z, _DOT = ord("A"), ord("Z"), ord(".")
+
+
+def _token_spans(text: str) -> tuple[array[int], array[int], list[int]]:
+    """The start and end offsets of the tokens :data:`_TOKEN` finds in ``text``, and the
+    indices of the capitalised ones, computed over the whole text at once (numpy) instead of
+    a regular-expression match per token.
+
+    Tokens are the runs of word characters and the single punctuation characters, except
+    that an acronym ("U.S.") at a token start is one token, as the expression says.
+    """
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = cp.size
+    high = cp >= 128
+    if high.any():  # classes of the other characters, each distinct one asked once
+        cls = _ASCII_CLASS[np.minimum(cp, 127)]
+        uniq, inv = np.unique(cp[high], return_inverse=True)
+        table = np.array([_char_class(chr(u)) for u in uniq.tolist()], dtype=np.uint8)
+        cls[high] = table[inv]
+    else:
+        cls = _ASCII_CLASS[cp]
+    kind = cls & 3
+    word = kind == 1
+    edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    punct = np.flatnonzero(kind == 2)
+    # Tokens do not overlap: sorted apart, the starts and the ends stay paired.
+    starts = np.sort(np.concatenate((np.flatnonzero(edges == 1), punct)))
+    ends = np.sort(np.concatenate((np.flatnonzero(edges == -1), punct + 1)))
+    if n >= 4:  # (?:[A-Z]\.){2,} where a token may start: not right after a word character
+        az, dot = (cp >= _A) & (cp <= _Z), cp == _DOT
+        acronym = az[:-3] & dot[1:-2] & az[2:-1] & dot[3:]
+        acronym[1:] &= ~word[: n - 4]
+        if acronym.any():
+            starts, ends = _with_acronyms(np.flatnonzero(acronym).tolist(), az, dot, starts, ends)
+    caps = np.flatnonzero(cls[starts] & _UPPER).tolist()
+    return _offsets(starts), _offsets(ends), caps
+
+
+def _with_acronyms(at: list[int], az: Any, dot: Any, starts: Any, ends: Any) -> tuple[Any, Any]:
+    """Merge the letter and full-stop tokens of each acronym starting at one of ``at`` (in
+    order; one inside an earlier acronym is part of it) into one token."""
+    n, spans, last = az.size, [], -1
+    for i in at:
+        if i < last:
+            continue
+        j = i
+        while j + 1 < n and az[j] and dot[j + 1]:
+            j += 2
+        spans.append((i, j))
+        last = j
+    starts, ends = starts.tolist(), ends.tolist()
+    for a, b in reversed(spans):
+        lo, hi = bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)
+        starts[lo:hi], ends[lo:hi] = [a], [b]
+    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+
+def _offsets(values: Any) -> array[int]:
+    out = array("q")
+    out.frombytes(values.astype(np.int64).tobytes())
+    return out
+
+
 class _Match(NamedTuple):  # a tuple: made thousands of times per text
     first: int  # token index
     last: int  # token index, inclusive
@@ -233,85 +311,102 @@ class Tokens(dict[int, Token]):
     recognizer asks for the same few tokens many times.
     """
 
-    __slots__ = ("_ends", "_starts", "_text", "capitalised", "n")
+    __slots__ = ("_text", "capitalised", "ends", "n", "starts")
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        # Offsets in two machine-word arrays, not a match object per token: a 10 MB text
-        # has two million tokens.
-        starts, ends = array("q"), array("q")
-        for m in _TOKEN.finditer(text):
-            a, b = m.span()
-            starts.append(a)
-            ends.append(b)
-        self._text, self._starts, self._ends, self.n = text, starts, ends, len(starts)
-        self.capitalised = [i for i, a in enumerate(starts) if text[a].isupper()]
+        self._text = text
+        self.starts, self.ends, self.capitalised = _token_spans(text)
+        self.n = len(self.starts)
 
     def __len__(self) -> int:
         return self.n
 
     def text_at(self, i: int) -> str:
         """The text of token ``i``, without making its :class:`Token`."""
-        return self._text[self._starts[i] : self._ends[i]]
+        return self._text[self.starts[i] : self.ends[i]]
 
     def __missing__(self, i: int) -> Token:
         if not 0 <= i < self.n:
             raise IndexError(i)
-        start, end = self._starts[i], self._ends[i]
+        start, end = self.starts[i], self.ends[i]
         word = self._text[start:end]
         first = word[0]
         tok = self[i] = _new_token(Token, (start, end, word, first.isalnum(), first.isupper()))
         return tok
 
 
-def _joinable(text: str, prev: Token, tok: Token) -> bool:
-    gap = text[prev.end : tok.start]
-    if "\n" in gap or len(gap) > 1:
+def _joinable(gap: str, prev_word: bool, prev: str, word: bool, tok: str) -> bool:
+    """Whether token ``tok`` continues a name after token ``prev`` (``gap`` between them,
+    at most one character; ``word``: whether each is a word token)."""
+    if gap == "\n":
         return False
-    if not tok.is_word:
-        return (tok.text in _GLUE or tok.text == ",") and gap == ""
-    if gap == "" and not prev.is_word:
-        return prev.text in _GLUE
+    if not word:
+        return (tok in _GLUE or tok == ",") and gap == ""
+    if gap == "" and not prev_word:
+        return prev in _GLUE
     # After a comma only as part of a name that has one ("Washington, D.C.").
-    return gap == " " and (prev.is_word or prev.text in ".,")
+    return gap == " " and (prev_word or prev in ".,")
 
 
-def _can_end(tok: Token) -> bool:
-    return tok.is_word and (tok.is_cap or tok.text.lower() in _SUFFIXES)
+def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Match | None:
+    """The longest name starting at capitalised token ``i`` (``key``: its normalized text).
 
-
-def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None:
-    first = tokens[i]
-    if first.text.lower() == "the":
-        return None
-    limit = min(tokens.n, i + 3 * gaz.max_tokens)
-    best: _Match | None = None
-    prev = first
-    for j in range(i, limit):
-        tok = tokens[j] if j > i else first
-        if j > i and not _joinable(text, prev, tok):
+    The hot loop of the recognizer: it reads the token offsets, making no :class:`Token`.
+    """
+    starts, ends = tokens.starts, tokens.ends
+    start, end = starts[i], ends[i]
+    best = _Match(i, i, start, end) if gaz.has_key(key) else None
+    if best and _dotted(text, tokens, i, key, gaz):
+        best = _Match(i, i + 1, start, end + 1)  # "Calif." with its stop
+    prev, prev_word = text[start:end], True
+    for j in range(i + 1, min(tokens.n, i + 3 * gaz.max_tokens)):
+        a, b = starts[j], ends[j]
+        if a - end > 1:
             break
-        lowercase = tok.is_word and not tok.is_cap
-        if lowercase and tok.text not in _CONNECTORS and tok.text.lower() not in _SUFFIXES:
+        tok = text[a:b]
+        first = tok[0]
+        word, cap = first.isalnum(), first.isupper()
+        if not _joinable(text[end:a], prev_word, prev, word, tok):
             break
-        key = normalize(text[first.start : tok.end]) if _can_end(tok) else ""
-        if key and gaz.has_key(key, variants=tok.is_cap and j > i):
-            best = _Match(i, j, first.start, tok.end)
-            dot = tokens[j + 1] if j + 1 < tokens.n else None
-            if dot and dot.text == "." and dot.start == tok.end and gaz.abbreviation(key):
-                best = _Match(i, j + 1, first.start, dot.end)  # "Calif." with its stop
-        prev = tok
+        if word and not cap:
+            low = tok.lower()
+            if tok not in _CONNECTORS and low not in _SUFFIXES:
+                break
+            can_end = low in _SUFFIXES
+        else:
+            can_end = word
+        if can_end:
+            key = normalize(text[start:b])
+            if gaz.has_key(key, variants=cap):
+                best = _Match(i, j, start, b)
+                if _dotted(text, tokens, j, key, gaz):
+                    best = _Match(i, j + 1, start, b + 1)
+        end, prev, prev_word = b, tok, word
     return best
+
+
+def _dotted(text: str, tokens: Tokens, j: int, key: str, gaz: Gazetteer) -> bool:
+    """A full stop right after token ``j`` that belongs to the name ``key`` ("Calif.")."""
+    end = tokens.ends[j]
+    return (
+        j + 1 < tokens.n and tokens.starts[j + 1] == end and text[end] == "."
+        and gaz.abbreviation(key)
+    )  # fmt: skip
 
 
 def candidates(text: str, tokens: Tokens, gaz: Gazetteer) -> list[_Match]:
     """Leftmost-longest gazetteer matches starting at capitalised words."""
     out: list[_Match] = []
     after = 0  # the first token not inside an earlier match
+    starts_name = gaz.starts_name
     for i in tokens.capitalised:  # capitalised tokens are words (they start with a letter)
-        if i < after or not gaz.starts_name(tokens.text_at(i)):
+        if i < after:
             continue
-        found = _longest(text, tokens, i, gaz)
+        word = tokens.text_at(i)
+        if word.lower() == "the" or not starts_name(word):
+            continue
+        found = _longest(text, tokens, i, normalize(word), gaz)
         if found:
             out.append(found)
             after = found.last + 1
