@@ -411,6 +411,15 @@ class Gazetteer:
             return key in self._heads
         return _FIRST_WORD.split(key, maxsplit=1)[0] in self._heads
 
+    def heads(self) -> Collection[str]:
+        """The first words of the normalized names (see :meth:`starts_name`): for a
+        caller that tests many words at once."""
+        return self._heads
+
+    def keys(self) -> Collection[str]:
+        """The normalized names (see :meth:`has_key`): for a caller that tests many."""
+        return self._index.keys()
+
     def abbreviation(self, key: str) -> bool:
         """Whether an already normalized name is written with a final full stop ("Calif.")."""
         return key in self._dotted
@@ -437,6 +446,22 @@ class Gazetteer:
     def candidates(self, name: str, *, limit: int | None = None) -> list[Place]:
         """Return the places called ``name``, most important first (empty if none)."""
         return list(self._candidates(normalize(name), limit))
+
+    def senses(
+        self, name: str, limit: int
+    ) -> tuple[tuple[Place, ...], frozenset[str], frozenset[str]]:
+        """The places called ``name`` (at most ``limit``, most important first), the ids of
+        those whose own name it is (:meth:`is_own_name`) and of those it is only another
+        name of (:meth:`is_nickname`): worked out once per name, not once per article."""
+        key = normalize(name)
+        cache = self.__dict__.setdefault("_memo", {})
+        found = cache.get((key, limit, "senses"))
+        if found is None:
+            places = self._candidates(key, limit)
+            named = frozenset(p.id for p in places if self.is_own_name(name, p))
+            nicknames = frozenset(p.id for p in places if self.is_nickname(name, p))
+            found = cache[(key, limit, "senses")] = (places, named, nicknames)
+        return found  # type: ignore[no-any-return]
 
     def _candidates(self, key: str, limit: int | None) -> tuple[Place, ...]:
         cache = self.__dict__.setdefault("_memo", {})

@@ -336,77 +336,99 @@ class Tokens(dict[int, Token]):
         return tok
 
 
-def _joinable(gap: str, prev_word: bool, prev: str, word: bool, tok: str) -> bool:
-    """Whether token ``tok`` continues a name after token ``prev`` (``gap`` between them,
-    at most one character; ``word``: whether each is a word token)."""
-    if gap == "\n":
-        return False
-    if not word:
-        return (tok in _GLUE or tok == ",") and gap == ""
-    if gap == "" and not prev_word:
-        return prev in _GLUE
-    # After a comma only as part of a name that has one ("Washington, D.C.").
-    return gap == " " and (prev_word or prev in ".,")
-
-
 def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Match | None:
     """The longest name starting at capitalised token ``i`` (``key``: its normalized text).
 
-    The hot loop of the recognizer: it reads the token offsets, making no :class:`Token`.
+    The name runs on over capitalised words, connectors ("of", "de") and suffixes
+    ("region"), joined by one space, or glued by a hyphen, an apostrophe or a full stop
+    ("St. Petersburg"), or by a comma and a space ("Washington, D.C.").  The hot loop of
+    the recognizer: it reads the token offsets, making no :class:`Token`.
     """
-    starts, ends = tokens.starts, tokens.ends
+    starts, ends, keys = tokens.starts, tokens.ends, gaz.keys()
     start, end = starts[i], ends[i]
-    best = _Match(i, i, start, end) if gaz.has_key(key) else None
-    if best and _dotted(text, tokens, i, key, gaz):
-        best = _Match(i, i + 1, start, end + 1)  # "Calif." with its stop
-    prev, prev_word = text[start:end], True
+    best = _found(text, tokens, i, i, key, gaz) if key in keys else None
+    prev, prev_word = "", True  # the previous token's text matters only for punctuation
+    # While the name is ASCII words joined by single spaces its key is its lower case (see
+    # normalize; the first word is no "the"), made without the name cache.
+    simple = _plain_word(text[start:end])
     for j in range(i + 1, min(tokens.n, i + 3 * gaz.max_tokens)):
-        a, b = starts[j], ends[j]
-        if a - end > 1:
+        a = starts[j]
+        gap = a - end
+        first = text[a]
+        if gap > 1 or (gap and text[end] != " "):
             break
-        tok = text[a:b]
-        first = tok[0]
-        word, cap = first.isalnum(), first.isupper()
-        if not _joinable(text[end:a], prev_word, prev, word, tok):
-            break
-        if word and not cap:
-            low = tok.lower()
-            if tok not in _CONNECTORS and low not in _SUFFIXES:
+        if first.isalnum():  # a word: after one space, or glued to a glue character
+            if not _word_joins(gap, prev_word, prev):
                 break
-            can_end = low in _SUFFIXES
-        else:
-            can_end = word
-        if can_end:
-            key = normalize(text[start:b])
-            if gaz.has_key(key, variants=cap):
-                best = _Match(i, j, start, b)
-                if _dotted(text, tokens, j, key, gaz):
-                    best = _Match(i, j + 1, start, b + 1)
-        end, prev, prev_word = b, tok, word
+            end = ends[j]
+            tok = text[a:end]
+            simple = simple and gap == 1 and _plain_word(tok)
+            if first.isupper():
+                key = text[start:end].lower() if simple else normalize(text[start:end])
+                if key in keys or gaz.has_key(key, variants=True):
+                    best = _found(text, tokens, i, j, key, gaz)
+            else:
+                low = tok.lower()
+                if low in _SUFFIXES:
+                    key = text[start:end].lower() if simple else normalize(text[start:end])
+                    if key in keys:
+                        best = _found(text, tokens, i, j, key, gaz)
+                elif tok not in _CONNECTORS:
+                    break
+            prev, prev_word = tok, True
+        else:  # punctuation: a glue character or a comma, right after the word
+            if gap or (first not in _GLUE and first != ","):
+                break
+            end = ends[j]
+            prev, prev_word, simple = first, False, False
     return best
 
 
-def _dotted(text: str, tokens: Tokens, j: int, key: str, gaz: Gazetteer) -> bool:
-    """A full stop right after token ``j`` that belongs to the name ``key`` ("Calif.")."""
-    end = tokens.ends[j]
-    return (
-        j + 1 < tokens.n and tokens.starts[j + 1] == end and text[end] == "."
-        and gaz.abbreviation(key)
-    )  # fmt: skip
+def _word_joins(gap: int, prev_word: bool, prev: str) -> bool:
+    """Whether a word continues a name after one space (``gap``) or none, after a word or
+    the punctuation ``prev``: a comma only as part of a name that has one ("D.C.")."""
+    if gap:
+        return prev_word or prev in ".,"
+    return not prev_word and prev in _GLUE
+
+
+def _plain_word(word: str) -> bool:
+    """ASCII letters and digits only (no acronym's full stops)."""
+    return word.isascii() and word.isalnum()
+
+
+def _found(text: str, tokens: Tokens, i: int, j: int, key: str, gaz: Gazetteer) -> _Match:
+    """The match of tokens ``i`` to ``j``, with a full stop right after that belongs to the
+    name ``key`` ("Calif.")."""
+    start, end = tokens.starts[i], tokens.ends[j]
+    if (
+        j + 1 < tokens.n
+        and tokens.starts[j + 1] == end
+        and text[end] == "."
+        and (gaz.abbreviation(key))
+    ):
+        return _new_token(_Match, (i, j + 1, start, end + 1))
+    return _new_token(_Match, (i, j, start, end))
 
 
 def candidates(text: str, tokens: Tokens, gaz: Gazetteer) -> list[_Match]:
     """Leftmost-longest gazetteer matches starting at capitalised words."""
     out: list[_Match] = []
     after = 0  # the first token not inside an earlier match
-    starts_name = gaz.starts_name
-    for i in tokens.capitalised:  # capitalised tokens are words (they start with a letter)
-        if i < after:
+    caps, starts, ends = tokens.capitalised, tokens.starts, tokens.ends
+    # The capitalised words, their keys, and whether a name starts with each: map and the
+    # C-level name cache do it without a Python call per word.
+    words = list(map(text.__getitem__, map(slice, map(starts.__getitem__, caps),
+                                          map(ends.__getitem__, caps))))  # fmt: skip
+    keys = list(map(normalize, words))
+    heads = map(gaz.heads().__contains__, keys)
+    simple = map(str.isalnum, keys)  # else: the key's first word is looked up
+    for i, word, key, head, plain in zip(caps, words, keys, heads, simple, strict=True):
+        if i < after or not (head if plain else gaz.starts_name(word)):
             continue
-        word = tokens.text_at(i)
-        if word.lower() == "the" or not starts_name(word):
+        if word.lower() == "the":
             continue
-        found = _longest(text, tokens, i, normalize(word), gaz)
+        found = _longest(text, tokens, i, key, gaz)
         if found:
             out.append(found)
             after = found.last + 1
@@ -445,8 +467,9 @@ class _Context:
 
     def adjacent(self, a: int, b: int) -> bool:
         """Tokens ``a`` < ``b`` are separated by one space only."""
-        ta, tb = self.word(a), self.word(b)
-        return bool(ta and tb and self.text[ta.end : tb.start] == " ")
+        tokens = self.tokens
+        n = tokens.n
+        return 0 <= a < n and 0 <= b < n and self.text[tokens.ends[a] : tokens.starts[b]] == " "
 
     def prev_word(self, i: int) -> str:
         j = i - 1
@@ -472,19 +495,16 @@ def _titled(ctx: _Context, m: _Match) -> bool:
 
 def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
     """Part of a hyphenated name or designation ("Kim Jong-Un", "Tu-160", "Sino-Russian")."""
-    after, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
-    glued_after = bool(after and after.text in "-‐" and after.start == m.end)
-    if glued_after and after and nxt and nxt.start == after.end:
-        return nxt.text[0].isdigit() or (nxt.is_cap and not _placelike(ctx, nxt))
-    before, prev = ctx.word(m.first - 1), ctx.word(m.first - 2)
-    if (
-        before
-        and before.text in "-‐"
-        and before.end == m.start
-        and prev
-        and prev.end == before.start
-    ):
-        return prev.is_cap and not _placelike(ctx, prev)
+    after = ctx.word(m.last + 1)  # the word beyond is looked at only after a hyphen
+    if after and after.text in "-‐" and after.start == m.end:
+        nxt = ctx.word(m.last + 2)
+        if nxt and nxt.start == after.end:
+            return nxt.text[0].isdigit() or (nxt.is_cap and not _placelike(ctx, nxt))
+    before = ctx.word(m.first - 1)
+    if before and before.text in "-‐" and before.end == m.start:
+        prev = ctx.word(m.first - 2)
+        if prev and prev.end == before.start:
+            return prev.is_cap and not _placelike(ctx, prev)
     return False
 
 
@@ -618,9 +638,12 @@ def _has_cue(ctx: _Context, m: _Match) -> bool:
     prev = ctx.prev_word(m.first)
     if prev in _LOCATIVE or (prev == "with" and _linked(ctx, m.first - 1)):
         return True
-    comma, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
+    comma = ctx.word(m.last + 1)
+    if not (comma and comma.text == ","):
+        return False
+    nxt = ctx.word(m.last + 2)
     return bool(
-        comma and comma.text == "," and nxt and nxt.is_cap
+        nxt and nxt.is_cap
         and any(p.kind in ("admin1", "country") for p in ctx.gaz.candidates(nxt.text, limit=3))
     )  # fmt: skip
 
