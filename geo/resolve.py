@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -212,7 +213,7 @@ def _score(
         # Krai) yields to a place that bears the name as its own (the port of Primorsk).
         score -= W_ALTERNATE
     if ccs and total:
-        share = max(countries.get(cc, 0) for cc in ccs) / total
+        share = max(map(countries.get, ccs, itertools.repeat(0))) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
         # a name with an ocean or a union ("Atlantic", Iowa; "Eu", France) stays below it.
         # A first-level region is no hamlet: it takes the whole lift ("Georgia" the state in
@@ -241,7 +242,7 @@ def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
 def _choose(group: _Group, scored: list[tuple[float, Place]]) -> Resolution | None:
     if not scored:
         return None
-    scored.sort(key=lambda sp: -sp[0])
+    scored.sort(key=operator.itemgetter(0), reverse=True)  # stable: ties keep their order
     best_score, best = scored[0]
     second = scored[1][0] if len(scored) > 1 else 0.0
     confidence = round(min(1.0, 0.5 + (best_score - second)), 3) if second else 1.0
@@ -410,7 +411,7 @@ def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
         if len(cands) < 2:
             out[key] = (group, cands)
             continue
-        best = max(sc for sc, _ in cands)
+        best = max(map(operator.itemgetter(0), cands))
         places = [p for k, p in focus.chosen.items() if k != key and p.kind not in _VAST]
         others = _others(ev, group)
         out[key] = (group, [
