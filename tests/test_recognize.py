@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from geo.parser import Geoparser, load_parser
-from geo.recognize import load_lexicon, recognize, tokenize
+from geo.recognize import _TOKEN, Tokens, load_lexicon, recognize, tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,28 @@ def test_tokenize_keeps_offsets() -> None:
     assert [t.text for t in tokens] == ["Russia", "’", "s", "U.S.", "-", "backed", "St", ".",
                                         "Petersburg"]  # fmt: skip
     assert all(text[t.start : t.end] == t.text for t in tokens)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Russia’s U.S.-backed St. Petersburg",
+        "",
+        "A",
+        "xU.S. and U.S.A, (U.K.) A.B.C.D U.S.A",  # acronyms only where a token starts
+        "snake_case __init__ Ōsaka Zürich Ǆemal ٣٤ ２０２０ ⅫII",  # underscores, non-ASCII
+        "tab\tnew\nline  double\u00a0space\u2009thin…end.",
+        "emoji 🙂 and a lone surrogate \ud800 here",
+    ],
+)
+def test_tokens_are_the_regular_expressions(text: str) -> None:
+    """The recognizer's tokens (offsets computed over the whole text at once) are exactly
+    the tokens of its regular expression, and the capitalised ones are those in upper case."""
+    tokens = Tokens(text)
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    assert list(zip(tokens.starts, tokens.ends, strict=True)) == spans
+    assert tokens.capitalised == [i for i, (a, _) in enumerate(spans) if text[a].isupper()]
+    assert [tokens[i] for i in range(len(tokens))] == tokenize(text)
 
 
 @pytest.mark.parametrize(
