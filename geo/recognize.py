@@ -284,11 +284,16 @@ def _with_acronyms(at: list[int], az: Any, dot: Any, starts: Any, ends: Any) -> 
             j += 2
         spans.append((i, j))
         last = j
-    starts, ends = starts.tolist(), ends.tolist()
-    for a, b in reversed(spans):
-        lo, hi = bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)
-        starts[lo:hi], ends[lo:hi] = [a], [b]
-    return np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    first, stop = np.array(spans, dtype=np.int64).reshape(-1, 2).T
+    # The tokens starting inside an acronym go, the acronym comes in: linear in the text.
+    inside = np.zeros(starts.size + 1, dtype=np.int64)
+    np.add.at(inside, np.searchsorted(starts, first), 1)
+    np.add.at(inside, np.searchsorted(starts, stop), -1)
+    keep = np.cumsum(inside[:-1]) == 0
+    return (
+        np.sort(np.concatenate((starts[keep], first))),
+        np.sort(np.concatenate((ends[keep], stop))),
+    )
 
 
 def _offsets(values: Any) -> array[int]:
