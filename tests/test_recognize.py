@@ -42,6 +42,7 @@ def test_tokenize_keeps_offsets() -> None:
         "snake_case __init__ Ōsaka Zürich Ǆemal ٣٤ ２０２０ ⅫII",  # underscores, non-ASCII
         "tab\tnew\nline  double\u00a0space\u2009thin…end.",
         "emoji 🙂 and a lone surrogate \ud800 here",
+        "U.S. and A.B.C.D. or U.K.-led " * 500,  # many acronyms
     ],
 )
 def test_tokens_are_the_regular_expressions(text: str) -> None:
