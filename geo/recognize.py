@@ -356,8 +356,8 @@ def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Ma
     start, end = starts[i], ends[i]
     best = _found(text, tokens, i, i, key, gaz) if key in keys else None
     prev, prev_word = "", True  # the previous token's text matters only for punctuation
-    # While the name is ASCII words joined by single spaces its key is its lower case (see
-    # normalize; the first word is no "the"), made without the name cache.
+    # While the name is ASCII words, single spaces and ASCII glue, its key is made without
+    # the name cache (see _plain_key).
     simple = _plain_word(text[start:end])
     for j in range(i + 1, min(tokens.n, i + 3 * gaz.max_tokens)):
         a = starts[j]
@@ -370,15 +370,15 @@ def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Ma
                 break
             end = ends[j]
             tok = text[a:end]
-            simple = simple and gap == 1 and _plain_word(tok)
+            simple = simple and _plain_word(tok)
             if first.isupper():
-                key = text[start:end].lower() if simple else normalize(text[start:end])
+                key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
                 if key in keys or ("port" in key and gaz.has_key(key, variants=True)):
                     best = _found(text, tokens, i, j, key, gaz)
             else:
                 low = tok.lower()
                 if low in _SUFFIXES:
-                    key = text[start:end].lower() if simple else normalize(text[start:end])
+                    key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
                     if key in keys:
                         best = _found(text, tokens, i, j, key, gaz)
                 elif tok not in _CONNECTORS:
@@ -388,7 +388,7 @@ def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Ma
             if gap or (first not in _GLUE and first != ","):
                 break
             end = ends[j]
-            prev, prev_word, simple = first, False, False
+            prev, prev_word, simple = first, False, simple and first in _ASCII_GLUE
     return best
 
 
@@ -398,6 +398,17 @@ def _word_joins(gap: int, prev_word: bool, prev: str) -> bool:
     if gap:
         return prev_word or prev in ".,"
     return not prev_word and prev in _GLUE
+
+
+#: The glue characters that are ASCII: normalize keeps them, but for the full stop.
+_ASCII_GLUE = frozenset(c for c in _GLUE | {","} if c.isascii())
+
+
+def _plain_key(name: str) -> str:
+    """:func:`normalize` of a name of ASCII letters and digits joined by single spaces and
+    ASCII glue (no name cache needed): the case, the full stops and a leading "the"."""
+    key = name.lower().replace(".", "")
+    return key[4:] if key.startswith("the ") else key
 
 
 def _plain_word(word: str) -> bool:
