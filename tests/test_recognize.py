@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from geo.gazetteer import normalize
 from geo.parser import Geoparser, load_parser
-from geo.recognize import _TOKEN, Tokens, load_lexicon, recognize, tokenize
+from geo.recognize import _TOKEN, Tokens, _plain_key, load_lexicon, recognize, tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -250,3 +251,13 @@ def test_every_common_word_naming_a_well_known_place_is_kept_without_a_cue(
             audited.append(name)
             assert found(parser, f"Then {name} had a quiet week.") == [name]
     assert {"Shanghai", "Arctic", "Phoenix"} <= set(audited)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["St. Petersburg", "Kim Jong-Un", "AT&T Park", "Moscow, Russia", "Russia. The", "T.He Hague",
+     "Washington, D.C", "Xi'an", "Route 66"],
+)  # fmt: skip
+def test_plain_key_is_normalize(name: str) -> None:
+    """The recognizer's cache-free key of a plain ASCII name is the gazetteer's key."""
+    assert _plain_key(name) == normalize(name)
