@@ -380,9 +380,10 @@ class Gazetteer:
 
     def _place(self, i: int) -> Place:
         c = self._cols
-        return Place(id=c[0][i], name=c[1][i], kind=c[2][i], lat=c[3][i], lon=c[4][i],
-                     country=c[5][i], admin1=c[6][i], population=c[7][i], source=c[8][i],
-                     score=c[9][i])  # fmt: skip
+        kind, country, admin1, source = c[2], c[5], c[6], c[8]  # coded: table and codes
+        return Place(c[0][i], c[1][i], kind.table[kind.codes[i]], c[3][i], c[4][i],
+                     country.table[country.codes[i]], source.table[source.codes[i]], c[7][i],
+                     admin1.table[admin1.codes[i]], c[9][i])  # fmt: skip
 
     def __len__(self) -> int:
         return len(self._cols[0])
