@@ -89,6 +89,7 @@ class _CombiningMarks(dict[int, int | None]):
 
 
 _MARKS = _CombiningMarks()
+_SIMPLE = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)+").fullmatch
 _PLAIN = re.compile(r"[A-Za-z](?:[A-Za-z',-]| (?=[^ ]))*").fullmatch
 
 
@@ -103,6 +104,9 @@ def normalize(name: str) -> str:
     """
     if name.isalnum() and name.isascii():  # one plain word, the common case: just the case
         return name.lower()
+    if _SIMPLE(name):  # plain words and single spaces: the case and a leading "the"
+        text = name.lower()
+        return text[4:] if text.startswith("the ") else text
     text = name.translate(_QUOTES)
     if not text.isascii():  # accents and other marks come off; plain ASCII skips this
         text = unicodedata.normalize("NFKD", text).translate(_MARKS)
@@ -429,9 +433,10 @@ class Gazetteer:
 
     def _place(self, i: int) -> Place:
         c = self._cols
-        return Place(id=c[0][i], name=c[1][i], kind=c[2][i], lat=c[3][i], lon=c[4][i],
-                     country=c[5][i], admin1=c[6][i], population=c[7][i], source=c[8][i],
-                     score=c[9][i])  # fmt: skip
+        kind, country, admin1, source = c[2], c[5], c[6], c[8]  # coded: table and codes
+        return Place(c[0][i], c[1][i], kind.table[kind.codes[i]], c[3][i], c[4][i],
+                     country.table[country.codes[i]], source.table[source.codes[i]], c[7][i],
+                     admin1.table[admin1.codes[i]], c[9][i])  # fmt: skip
 
     def __len__(self) -> int:
         return len(self._cols[0])
@@ -464,6 +469,15 @@ class Gazetteer:
             return key in self._heads
         return _FIRST_WORD.split(key, maxsplit=1)[0] in self._heads
 
+    def heads(self) -> Collection[str]:
+        """The first words of the normalized names (see :meth:`starts_name`): for a
+        caller that tests many words at once."""
+        return self._heads
+
+    def keys(self) -> Collection[str]:
+        """The normalized names (see :meth:`has_key`): for a caller that tests many."""
+        return self._index.keys()
+
     def abbreviation(self, key: str) -> bool:
         """Whether an already normalized name is written with a final full stop ("Calif.")."""
         return key in self._dotted
@@ -494,6 +508,22 @@ class Gazetteer:
     def candidates(self, name: str, *, limit: int | None = None) -> list[Place]:
         """Return the places called ``name``, most important first (empty if none)."""
         return list(self._candidates(normalize(name), limit))
+
+    def senses(
+        self, name: str, limit: int
+    ) -> tuple[tuple[Place, ...], frozenset[str], frozenset[str]]:
+        """The places called ``name`` (at most ``limit``, most important first), the ids of
+        those whose own name it is (:meth:`is_own_name`) and of those it is only another
+        name of (:meth:`is_nickname`): worked out once per name, not once per article."""
+        key = normalize(name)
+        cache = self.__dict__.setdefault("_memo", {})
+        found = cache.get((key, limit, "senses"))
+        if found is None:
+            places = self._candidates(key, limit)
+            named = frozenset(p.id for p in places if self.is_own_name(name, p))
+            nicknames = frozenset(p.id for p in places if self.is_nickname(name, p))
+            found = cache[(key, limit, "senses")] = (places, named, nicknames)
+        return found  # type: ignore[no-any-return]
 
     def _candidates(self, key: str, limit: int | None) -> tuple[Place, ...]:
         cache = self.__dict__.setdefault("_memo", {})

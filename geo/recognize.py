@@ -26,7 +26,9 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from geo.errors import DataFileError
 from geo.gazetteer import Gazetteer, normalize
@@ -219,6 +221,90 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
+#: Character classes of the tokenizer (:data:`_TOKEN`): 0 a gap (white space, "_"), 1 a
+#: word character, 2 punctuation; plus _UPPER for an upper-case letter.
+_WORD_CHAR = re.compile(r"[^\W_]").fullmatch
+_PUNCT_CHAR = re.compile(r"[^\w\s]").fullmatch
+_UPPER = 4
+
+
+def _char_class(c: str) -> int:
+    cls = 1 if _WORD_CHAR(c) else 2 if _PUNCT_CHAR(c) else 0
+    return cls | (_UPPER if c.isupper() else 0)
+
+
+_ASCII_CLASS = np.array([_char_class(chr(i)) for i in range(128)], dtype=np.uint8)
+_A, _Z, _DOT = ord("A"), ord("Z"), ord(".")
+_ACRONYM = re.compile(r"[A-Z]\.[A-Z]\.").search
+
+
+def _token_spans(text: str) -> tuple[array[int], array[int], list[int]]:
+    """The start and end offsets of the tokens :data:`_TOKEN` finds in ``text``, and the
+    indices of the capitalised ones, computed over the whole text at once (numpy) instead of
+    a regular-expression match per token.
+
+    Tokens are the runs of word characters and the single punctuation characters, except
+    that an acronym ("U.S.") at a token start is one token, as the expression says.
+    """
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = cp.size
+    high = cp >= 128
+    if high.any():  # classes of the other characters, each distinct one asked once
+        cls = _ASCII_CLASS[np.minimum(cp, 127)]
+        uniq, inv = np.unique(cp[high], return_inverse=True)
+        table = np.array([_char_class(chr(u)) for u in uniq.tolist()], dtype=np.uint8)
+        cls[high] = table[inv]
+    else:
+        cls = _ASCII_CLASS[cp]
+    kind = cls & 3
+    word = kind == 1
+    padded = np.zeros(n + 2, dtype=np.int8)  # a word run starts at +1 and ends at -1
+    padded[1:-1] = word
+    edges = padded[1:] - padded[:-1]
+    punct = (kind == 2).nonzero()[0]
+    # Tokens do not overlap: sorted apart, the starts and the ends stay paired.
+    starts = np.sort(np.concatenate(((edges == 1).nonzero()[0], punct)))
+    ends = np.sort(np.concatenate(((edges == -1).nonzero()[0], punct + 1)))
+    if _ACRONYM(text):  # (?:[A-Z]\.){2,} where a token may start: not after a word character
+        az, dot = (cp >= _A) & (cp <= _Z), cp == _DOT
+        acronym = az[:-3] & dot[1:-2] & az[2:-1] & dot[3:]
+        acronym[1:] &= ~word[: n - 4]
+        if acronym.any():
+            starts, ends = _with_acronyms(acronym.nonzero()[0].tolist(), az, dot, starts, ends)
+    caps = (cls[starts] & _UPPER).nonzero()[0].tolist()
+    return _offsets(starts), _offsets(ends), caps
+
+
+def _with_acronyms(at: list[int], az: Any, dot: Any, starts: Any, ends: Any) -> tuple[Any, Any]:
+    """Merge the letter and full-stop tokens of each acronym starting at one of ``at`` (in
+    order; one inside an earlier acronym is part of it) into one token."""
+    n, spans, last = az.size, [], -1
+    for i in at:
+        if i < last:
+            continue
+        j = i
+        while j + 1 < n and az[j] and dot[j + 1]:
+            j += 2
+        spans.append((i, j))
+        last = j
+    first, stop = np.array(spans, dtype=np.int64).reshape(-1, 2).T
+    # The tokens starting inside an acronym go, the acronym comes in: linear in the text.
+    inside = np.zeros(starts.size + 1, dtype=np.int64)
+    np.add.at(inside, np.searchsorted(starts, first), 1)
+    np.add.at(inside, np.searchsorted(starts, stop), -1)
+    keep = np.cumsum(inside[:-1]) == 0
+    return (
+        np.sort(np.concatenate((starts[keep], first))),
+        np.sort(np.concatenate((ends[keep], stop))),
+    )
+
+
+def _offsets(values: Any) -> array[int]:
+    out = array("q")
+    out.frombytes(values.astype(np.int64).tobytes())
+    return out
+
+
 class _Match(NamedTuple):  # a tuple: made thousands of times per text
     first: int  # token index
     last: int  # token index, inclusive
@@ -236,85 +322,135 @@ class Tokens(dict[int, Token]):
     recognizer asks for the same few tokens many times.
     """
 
-    __slots__ = ("_ends", "_starts", "_text", "capitalised", "n")
+    __slots__ = ("_text", "capitalised", "ends", "n", "starts")
 
     def __init__(self, text: str) -> None:
         super().__init__()
-        # Offsets in two machine-word arrays, not a match object per token: a 10 MB text
-        # has two million tokens.
-        starts, ends = array("q"), array("q")
-        for m in _TOKEN.finditer(text):
-            a, b = m.span()
-            starts.append(a)
-            ends.append(b)
-        self._text, self._starts, self._ends, self.n = text, starts, ends, len(starts)
-        self.capitalised = [i for i, a in enumerate(starts) if text[a].isupper()]
+        self._text = text
+        self.starts, self.ends, self.capitalised = _token_spans(text)
+        self.n = len(self.starts)
 
     def __len__(self) -> int:
         return self.n
 
     def text_at(self, i: int) -> str:
         """The text of token ``i``, without making its :class:`Token`."""
-        return self._text[self._starts[i] : self._ends[i]]
+        return self._text[self.starts[i] : self.ends[i]]
 
     def __missing__(self, i: int) -> Token:
         if not 0 <= i < self.n:
             raise IndexError(i)
-        start, end = self._starts[i], self._ends[i]
+        start, end = self.starts[i], self.ends[i]
         word = self._text[start:end]
         first = word[0]
         tok = self[i] = _new_token(Token, (start, end, word, first.isalnum(), first.isupper()))
         return tok
 
 
-def _joinable(text: str, prev: Token, tok: Token) -> bool:
-    gap = text[prev.end : tok.start]
-    if "\n" in gap or len(gap) > 1:
-        return False
-    if not tok.is_word:
-        return (tok.text in _GLUE or tok.text == ",") and gap == ""
-    if gap == "" and not prev.is_word:
-        return prev.text in _GLUE
-    # After a comma only as part of a name that has one ("Washington, D.C.").
-    return gap == " " and (prev.is_word or prev.text in ".,")
+def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Match | None:
+    """The longest name starting at capitalised token ``i`` (``key``: its normalized text).
 
-
-def _can_end(tok: Token) -> bool:
-    return tok.is_word and (tok.is_cap or tok.text.lower() in _SUFFIXES)
-
-
-def _longest(text: str, tokens: Tokens, i: int, gaz: Gazetteer) -> _Match | None:
-    first = tokens[i]
-    if first.text.lower() == "the":
-        return None
-    limit = min(tokens.n, i + 3 * gaz.max_tokens)
-    best: _Match | None = None
-    prev = first
-    for j in range(i, limit):
-        tok = tokens[j] if j > i else first
-        if j > i and not _joinable(text, prev, tok):
+    The name runs on over capitalised words, connectors ("of", "de") and suffixes
+    ("region"), joined by one space, or glued by a hyphen, an apostrophe or a full stop
+    ("St. Petersburg"), or by a comma and a space ("Washington, D.C.").  The hot loop of
+    the recognizer: it reads the token offsets, making no :class:`Token`.
+    """
+    starts, ends, keys = tokens.starts, tokens.ends, gaz.keys()
+    start, end = starts[i], ends[i]
+    best = _found(text, tokens, i, i, key, gaz) if key in keys else None
+    prev, prev_word = "", True  # the previous token's text matters only for punctuation
+    # While the name is ASCII words, single spaces and ASCII glue, its key is made without
+    # the name cache (see _plain_key).
+    simple = _plain_word(text[start:end])
+    for j in range(i + 1, min(tokens.n, i + 3 * gaz.max_tokens)):
+        a = starts[j]
+        gap = a - end
+        first = text[a]
+        if gap > 1 or (gap and text[end] != " "):
             break
-        lowercase = tok.is_word and not tok.is_cap
-        if lowercase and tok.text not in _CONNECTORS and tok.text.lower() not in _SUFFIXES:
-            break
-        key = normalize(text[first.start : tok.end]) if _can_end(tok) else ""
-        if key and gaz.has_key(key, variants=tok.is_cap and j > i):
-            best = _Match(i, j, first.start, tok.end)
-            dot = tokens[j + 1] if j + 1 < tokens.n else None
-            if dot and dot.text == "." and dot.start == tok.end and gaz.abbreviation(key):
-                best = _Match(i, j + 1, first.start, dot.end)  # "Calif." with its stop
-        prev = tok
+        if first.isalnum():  # a word: after one space, or glued to a glue character
+            if not _word_joins(gap, prev_word, prev):
+                break
+            end = ends[j]
+            tok = text[a:end]
+            simple = simple and _plain_word(tok)
+            if first.isupper():
+                key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
+                if key in keys or ("port" in key and gaz.has_key(key, variants=True)):
+                    best = _found(text, tokens, i, j, key, gaz)
+            else:
+                low = tok.lower()
+                if low in _SUFFIXES:
+                    key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
+                    if key in keys:
+                        best = _found(text, tokens, i, j, key, gaz)
+                elif tok not in _CONNECTORS:
+                    break
+            prev, prev_word = tok, True
+        else:  # punctuation: a glue character or a comma, right after the word
+            if gap or (first not in _GLUE and first != ","):
+                break
+            end = ends[j]
+            prev, prev_word, simple = first, False, simple and first in _ASCII_GLUE
     return best
+
+
+def _word_joins(gap: int, prev_word: bool, prev: str) -> bool:
+    """Whether a word continues a name after one space (``gap``) or none, after a word or
+    the punctuation ``prev``: a comma only as part of a name that has one ("D.C.")."""
+    if gap:
+        return prev_word or prev in ".,"
+    return not prev_word and prev in _GLUE
+
+
+#: The glue characters that are ASCII: normalize keeps them, but for the full stop.
+_ASCII_GLUE = frozenset(c for c in _GLUE | {","} if c.isascii())
+
+
+def _plain_key(name: str) -> str:
+    """:func:`normalize` of a name of ASCII letters and digits joined by single spaces and
+    ASCII glue (no name cache needed): the case, the full stops and a leading "the"."""
+    key = name.lower().replace(".", "")
+    return key[4:] if key.startswith("the ") else key
+
+
+def _plain_word(word: str) -> bool:
+    """ASCII letters and digits only (no acronym's full stops)."""
+    return word.isascii() and word.isalnum()
+
+
+def _found(text: str, tokens: Tokens, i: int, j: int, key: str, gaz: Gazetteer) -> _Match:
+    """The match of tokens ``i`` to ``j``, with a full stop right after that belongs to the
+    name ``key`` ("Calif.")."""
+    start, end = tokens.starts[i], tokens.ends[j]
+    if (
+        j + 1 < tokens.n
+        and tokens.starts[j + 1] == end
+        and text[end] == "."
+        and (gaz.abbreviation(key))
+    ):
+        return _new_token(_Match, (i, j + 1, start, end + 1))
+    return _new_token(_Match, (i, j, start, end))
 
 
 def candidates(text: str, tokens: Tokens, gaz: Gazetteer) -> list[_Match]:
     """Leftmost-longest gazetteer matches starting at capitalised words."""
     out: list[_Match] = []
     after = 0  # the first token not inside an earlier match
-    for i in tokens.capitalised:  # capitalised tokens are words (they start with a letter)
-        if i < after or not gaz.starts_name(tokens.text_at(i)):
+    caps, starts, ends = tokens.capitalised, tokens.starts, tokens.ends
+    # The capitalised words, their keys, and whether a name starts with each: map and the
+    # C-level name cache do it without a Python call per word.
+    words = list(map(text.__getitem__, map(slice, map(starts.__getitem__, caps),
+                                          map(ends.__getitem__, caps))))  # fmt: skip
+    keys = list(map(normalize, words))
+    heads = map(gaz.heads().__contains__, keys)
+    simple = map(str.isalnum, keys)  # else: the key's first word is looked up
+    for i, word, key, head, plain in zip(caps, words, keys, heads, simple, strict=True):
+        if i < after or not (head if plain else gaz.starts_name(word)):
             continue
-        found = _longest(text, tokens, i, gaz)
+        if word.lower() == "the":
+            continue
+        found = _longest(text, tokens, i, key, gaz)
         if found:
             out.append(found)
             after = found.last + 1
@@ -353,8 +489,9 @@ class _Context:
 
     def adjacent(self, a: int, b: int) -> bool:
         """Tokens ``a`` < ``b`` are separated by one space only."""
-        ta, tb = self.word(a), self.word(b)
-        return bool(ta and tb and self.text[ta.end : tb.start] == " ")
+        tokens = self.tokens
+        n = tokens.n
+        return 0 <= a < n and 0 <= b < n and self.text[tokens.ends[a] : tokens.starts[b]] == " "
 
     def prev_word(self, i: int) -> str:
         j = i - 1
@@ -380,19 +517,16 @@ def _titled(ctx: _Context, m: _Match) -> bool:
 
 def _hyphen_glued(ctx: _Context, m: _Match) -> bool:
     """Part of a hyphenated name or designation ("Kim Jong-Un", "Tu-160", "Sino-Russian")."""
-    after, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
-    glued_after = bool(after and after.text in "-‐" and after.start == m.end)
-    if glued_after and after and nxt and nxt.start == after.end:
-        return nxt.text[0].isdigit() or (nxt.is_cap and not _placelike(ctx, nxt))
-    before, prev = ctx.word(m.first - 1), ctx.word(m.first - 2)
-    if (
-        before
-        and before.text in "-‐"
-        and before.end == m.start
-        and prev
-        and prev.end == before.start
-    ):
-        return prev.is_cap and not _placelike(ctx, prev)
+    after = ctx.word(m.last + 1)  # the word beyond is looked at only after a hyphen
+    if after and after.text in "-‐" and after.start == m.end:
+        nxt = ctx.word(m.last + 2)
+        if nxt and nxt.start == after.end:
+            return nxt.text[0].isdigit() or (nxt.is_cap and not _placelike(ctx, nxt))
+    before = ctx.word(m.first - 1)
+    if before and before.text in "-‐" and before.end == m.start:
+        prev = ctx.word(m.first - 2)
+        if prev and prev.end == before.start:
+            return prev.is_cap and not _placelike(ctx, prev)
     return False
 
 
@@ -489,7 +623,7 @@ def _placed_in(ctx: _Context, town: str, region: str) -> bool:
 
 def _name_word(tok: Token) -> bool:
     """A capitalised word that can be part of a name: not a code like "A429", "G20", "F16"."""
-    return tok.is_word and tok.is_cap and not any(c.isdigit() for c in tok.text)
+    return tok.is_word and tok.is_cap and not any(map(str.isdigit, tok.text))
 
 
 def _personal_name(ctx: _Context, m: _Match, nxt: Token | None, prev: Token | None) -> bool:
@@ -544,9 +678,12 @@ def _has_cue(ctx: _Context, m: _Match) -> bool:
     prev = ctx.prev_word(m.first)
     if prev in _LOCATIVE or (prev == "with" and _linked(ctx, m.first - 1)):
         return True
-    comma, nxt = ctx.word(m.last + 1), ctx.word(m.last + 2)
+    comma = ctx.word(m.last + 1)
+    if not (comma and comma.text == ","):
+        return False
+    nxt = ctx.word(m.last + 2)
     return bool(
-        comma and comma.text == "," and nxt and nxt.is_cap
+        nxt and nxt.is_cap
         and any(p.kind in ("admin1", "country") for p in ctx.gaz.candidates(nxt.text, limit=3))
     )  # fmt: skip
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import operator
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -95,9 +96,7 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
         by_key.setdefault(normalize(m.text), []).append(m)
     groups = []
     for key, ms in by_key.items():
-        cands = tuple(gaz.candidates(ms[0].text, limit=MAX_CANDIDATES))
-        named = frozenset(p.id for p in cands if gaz.is_own_name(ms[0].text, p))
-        nicknames = frozenset(p.id for p in cands if gaz.is_nickname(ms[0].text, p))
+        cands, named, nicknames = gaz.senses(ms[0].text, MAX_CANDIDATES)
         plain = [p for p in cands if p.id not in nicknames]
         groups.append(_Group(key, tuple(ms), cands, named, nicknames, _vote(plain, len(ms))))
     return groups
@@ -214,7 +213,7 @@ def _score(
         # Krai) yields to a place that bears the name as its own (the port of Primorsk).
         score -= W_ALTERNATE
     if ccs and total:
-        share = max(countries.get(cc, 0) for cc in ccs) / total
+        share = max(map(countries.get, ccs, itertools.repeat(0))) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
         # a name with an ocean or a union ("Atlantic", Iowa; "Eu", France) stays below it.
         # A first-level region is no hamlet: it takes the whole lift ("Georgia" the state in
@@ -243,7 +242,7 @@ def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:
 def _choose(group: _Group, scored: list[tuple[float, Place]]) -> Resolution | None:
     if not scored:
         return None
-    scored.sort(key=lambda sp: -sp[0])
+    scored.sort(key=operator.itemgetter(0), reverse=True)  # stable: ties keep their order
     best_score, best = scored[0]
     second = scored[1][0] if len(scored) > 1 else 0.0
     confidence = round(min(1.0, 0.5 + (best_score - second)), 3) if second else 1.0
@@ -346,21 +345,32 @@ def _focus_bonus(place: Place, group: _Group, focus: _Focus, others: list[Place]
         if votes >= FOCUS_MIN and total:
             bonus += W_FOCUS * min(1.0, 2 * votes / total)
     if others and place.kind not in _VAST:
-        km = min(_gap_km(place, o) for o in others)
+        km = _nearest_km(place, others)
         # Scaled by the prior, like the country's lift: a village near the story's places
         # does not outweigh a capital far from them ("Washington" in a story from London).
         bonus += W_COHERE * max(0.0, 1.0 - km / COHERE_KM) * place.score
     return bonus
 
 
-def _gap_km(place: Place, other: Place) -> float:
-    """How far a candidate lies from another place of the article: nothing when it lies in
-    that country or first-level region, else the distance between their points."""
-    if other.kind == "country" and other.country == place.country:
-        return 0.0
-    if other.kind == "admin1" and other.admin1 and other.admin1 == place.admin1:
-        return 0.0
-    return _quick_km(place, other)
+def _nearest_km(place: Place, others: Sequence[Place]) -> float:
+    """How far a candidate lies from the nearest of the article's other places: nothing
+    when it lies in one's country or first-level region, else the least distance between
+    their points (:func:`_quick_km`'s arithmetic, in one loop: it runs for every candidate
+    that could still win)."""
+    lat, lon, country, admin1 = place.lat, place.lon, place.country, place.admin1
+    radians, cos, hypot, pi = math.radians, math.cos, math.hypot, math.pi
+    best = math.inf
+    for o in others:
+        kind = o.kind
+        if (kind == "country" and o.country == country) or (
+            kind == "admin1" and o.admin1 and o.admin1 == admin1
+        ):
+            return 0.0  # no distance is less
+        x = radians(o.lon - lon) * cos(radians((lat + o.lat) / 2))
+        x = (x + pi) % (2 * pi) - pi
+        km = 6371.0 * hypot(x, radians(o.lat - lat))
+        best = min(best, km)
+    return best
 
 
 def _quick_km(a: Place, b: Place) -> float:
@@ -401,7 +411,7 @@ def _refocus(scored: _Scored, focus: _Focus, ev: _Evidence) -> _Scored:
         if len(cands) < 2:
             out[key] = (group, cands)
             continue
-        best = max(sc for sc, _ in cands)
+        best = max(map(operator.itemgetter(0), cands))
         places = [p for k, p in focus.chosen.items() if k != key and p.kind not in _VAST]
         others = _others(ev, group)
         out[key] = (group, [

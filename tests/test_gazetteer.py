@@ -63,6 +63,13 @@ def test_doctests():
         ("St. Petersburg", "st petersburg"),
         ("Tumen\tRiver\n", "tumen river"),
         ("", ""),
+        # plain words and single spaces (the fast path): the case and a leading "the"
+        ("New York", "new york"),
+        ("The Hague", "hague"),
+        ("THE GAMBIA", "gambia"),
+        ("Theo Walcott", "theo walcott"),
+        ("Route 66", "route 66"),
+        ("The", "the"),
     ],
 )
 def test_normalize(raw, expected):

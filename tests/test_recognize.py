@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from geo.gazetteer import normalize
 from geo.parser import Geoparser, load_parser
-from geo.recognize import load_lexicon, recognize, tokenize
+from geo.recognize import _TOKEN, Tokens, _plain_key, load_lexicon, recognize, tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,29 @@ def test_tokenize_keeps_offsets() -> None:
     assert [t.text for t in tokens] == ["Russia", "’", "s", "U.S.", "-", "backed", "St", ".",
                                         "Petersburg"]  # fmt: skip
     assert all(text[t.start : t.end] == t.text for t in tokens)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Russia’s U.S.-backed St. Petersburg",
+        "",
+        "A",
+        "xU.S. and U.S.A, (U.K.) A.B.C.D U.S.A",  # acronyms only where a token starts
+        "snake_case __init__ Ōsaka Zürich Ǆemal ٣٤ ２０２０ ⅫII",  # underscores, non-ASCII
+        "tab\tnew\nline  double\u00a0space\u2009thin…end.",
+        "emoji 🙂 and a lone surrogate \ud800 here",
+        "U.S. and A.B.C.D. or U.K.-led " * 500,  # many acronyms
+    ],
+)
+def test_tokens_are_the_regular_expressions(text: str) -> None:
+    """The recognizer's tokens (offsets computed over the whole text at once) are exactly
+    the tokens of its regular expression, and the capitalised ones are those in upper case."""
+    tokens = Tokens(text)
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    assert list(zip(tokens.starts, tokens.ends, strict=True)) == spans
+    assert tokens.capitalised == [i for i, (a, _) in enumerate(spans) if text[a].isupper()]
+    assert [tokens[i] for i in range(len(tokens))] == tokenize(text)
 
 
 @pytest.mark.parametrize(
@@ -239,3 +263,13 @@ def test_every_common_word_naming_a_well_known_place_is_kept_without_a_cue(
             audited.append(name)
             assert found(parser, f"Then {name} had a quiet week.") == [name]
     assert {"Shanghai", "Arctic", "Phoenix"} <= set(audited)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["St. Petersburg", "Kim Jong-Un", "AT&T Park", "Moscow, Russia", "Russia. The", "T.He Hague",
+     "Washington, D.C", "Xi'an", "Route 66"],
+)  # fmt: skip
+def test_plain_key_is_normalize(name: str) -> None:
+    """The recognizer's cache-free key of a plain ASCII name is the gazetteer's key."""
+    assert _plain_key(name) == normalize(name)
