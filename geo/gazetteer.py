@@ -202,6 +202,20 @@ def _article_forms(key: str) -> tuple[str, ...]:
 _ABBREVIATED = {"mt": "mount", "ft": "fort", "pt": "point"}
 
 
+def may_vary(key: str) -> bool:
+    """Whether a normalized name of several words not in the index may be another form of
+    one that is (see :meth:`Gazetteer.has_key`): a cheap test for the recognizer's hot loop."""
+    return (
+        key[2:3] == " "
+        or "port" in key
+        or "strait" in key
+        or "gulf" in key
+        or "sea" in key
+        or " al" in key
+        or " el" in key
+    )
+
+
 def _spelled_out(key: str) -> str:
     """A normalized name with its abbreviated first word spelled out ("mt juliet" -> "mount
     juliet"), or "" when it begins with none."""

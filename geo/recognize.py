@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from geo.errors import DataFileError
-from geo.gazetteer import Gazetteer, normalize
+from geo.gazetteer import Gazetteer, may_vary, normalize
 from geo.model import Mention, Place
 
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
@@ -376,7 +376,7 @@ def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Ma
             simple = simple and _plain_word(tok)
             if first.isupper():
                 key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
-                if key in keys or ("port" in key and gaz.has_key(key, variants=True)):
+                if key in keys or (may_vary(key) and gaz.has_key(key, variants=True)):
                     best = _found(text, tokens, i, j, key, gaz)
             else:
                 low = tok.lower()

@@ -200,6 +200,11 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Shells fell on Qamishli and Hasakah.", ["Qamishli", "Hasakah"]),
         # a major city by its own name before "virus" is where it broke out
         ("The Wuhan virus spread to Thailand.", ["Wuhan", "Thailand"]),
+        # other forms of a gazetteer name: an abbreviation, a water body's word order, the
+        # Arabic article's spelling inside a name
+        ("Deputies searched near Mt. Juliet on Monday.", ["Mt. Juliet"]),
+        ("The storm crossed the Florida Straits.", ["Florida Straits"]),
+        ("The strike in Deir al-Balah killed nine.", ["Deir al-Balah"]),
         # a sentence opening on "In" and a well-known place, then the person who acted there
         ("In London Starmer spoke first.", ["London"]),
         ("In Buenos Aires Milei's supporters rallied.", ["Buenos Aires"]),
