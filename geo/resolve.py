@@ -58,6 +58,8 @@ COHERE_KM = 2000.0
 RIVER_REACH_KM = 1000.0
 #: Kinds too large for their point to say where an article is.
 _VAST = frozenset({"continent", "ocean"})
+#: Share of an article's country votes that makes it that country's story.
+FOREIGN_SHARE = 0.6
 _SETTLEMENT_KINDS = frozenset({"city", "port", "facility"})
 _AREA_KINDS = frozenset({"admin1", "region"})
 
@@ -212,7 +214,7 @@ def _score(
         # A region called by a short or other form of its name ("Primorsk" for Primorsky
         # Krai) yields to a place that bears the name as its own (the port of Primorsk).
         score -= W_ALTERNATE
-    if ccs and total:
+    if ccs and total and not _foreign_name(group, countries, total):
         share = max(map(countries.get, ccs, itertools.repeat(0))) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
         # a name with an ocean or a union ("Atlantic", Iowa; "Eu", France) stays below it.
@@ -221,6 +223,20 @@ def _score(
         weight = 1.0 if place.kind == "admin1" else place.score
         score += W_COUNTRY * min(1.0, 3 * share) * weight if share else 0.0
     return score
+
+
+def _foreign_name(group: _Group, countries: Counter[str], total: int) -> bool:
+    """Whether the article is mostly about one country (``FOREIGN_SHARE`` of its votes) that
+    none of the name's candidates lies in: then the few other countries it names say
+    nothing about which namesake is meant ("Victoria" in a London story that also names
+    New York is not pulled to Texas)."""
+    top = countries.most_common(1)
+    if not top or top[0][1] < FOREIGN_SHARE * total:
+        return False
+    # (Only among places that lie in one country: a river's countries are those it flows
+    # through.)
+    placed = [p.country for p in group.candidates if p.country]
+    return bool(placed) and top[0][0] not in placed
 
 
 def _near_bonus(place: Place, anchors: Sequence[Place]) -> float:

@@ -243,6 +243,25 @@ def test_a_qualified_town_is_not_held_below_the_country_of_its_name() -> None:
     assert _ids(text, _gaz(places), "Lebanon", "Tennessee") == ["lb", "tn"]
 
 
+def test_a_country_named_in_passing_does_not_pick_the_namesake_of_a_foreign_name() -> None:
+    places = [
+        Place("vic:ca", "Victoria", "city", 48.43, -123.35, "CA", score=0.895),
+        Place("vic:tx", "Victoria", "city", 28.8, -97.0, "US", population=67_000, score=0.79),
+        Place("lon", "London", "city", 51.51, -0.13, "GB", score=1.0),
+        Place("bri", "Brighton", "city", 50.83, -0.14, "GB", population=230_000),
+        Place("gat", "Gatwick", "facility", 51.15, -0.19, "GB", score=0.8),
+        Place("ny", "New York", "city", 40.71, -74.0, "US", score=1.0),
+    ]
+    text = (
+        "In London, Gatwick and Brighton trains ran late; flights to New York left from Victoria."
+    )
+    ids = _ids(text, _gaz(places), "London", "Gatwick", "Brighton", "New York", "Victoria")
+    assert ids[-1] == "vic:ca"  # a British story: one mention of New York says nothing here
+    text = "Flights to New York and Dallas left from Victoria."
+    places.append(Place("dal", "Dallas", "city", 32.78, -96.8, "US", score=0.95))
+    assert _ids(text, _gaz(places), "New York", "Dallas", "Victoria")[-1] == "vic:tx"
+
+
 def test_a_town_near_the_articles_places_beats_a_far_namesake() -> None:
     places = [
         Place("edm:ca", "Edmonton", "city", 53.55, -113.47, "CA", admin1="CA.01", score=0.85),
