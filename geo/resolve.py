@@ -104,6 +104,28 @@ def _groups(mentions: Sequence[Mention], gaz: Gazetteer) -> list[_Group]:
     return groups
 
 
+#: Last words that make "the X River" a watercourse, whatever towns bear the name.
+_WATER_WORDS = frozenset({"river", "creek"})
+
+
+def _as_watercourse(group: _Group, text: str) -> _Group:
+    """"The Elk River" burst its banks: a river, not the town of Elk River, Minnesota.
+
+    A name ending in "River" or "Creek" that the text always writes after "the" loses its
+    settlement candidates (left unplaced if the gazetteer lacks the river); "in Fall River"
+    keeps the town.
+    """
+    if group.key.rsplit(" ", 1)[-1] not in _WATER_WORDS:
+        return group
+    if not all(text[max(0, m.start - 4) : m.start].lower() == "the " for m in group.mentions):
+        return group
+    kept = tuple(p for p in group.candidates if p.kind not in _SETTLEMENT_KINDS)
+    if len(kept) == len(group.candidates):
+        return group
+    plain = [p for p in kept if p.id not in group.nicknames]
+    return dataclasses.replace(group, candidates=kept, votes=_vote(plain, len(group.mentions)))
+
+
 def _clear(cands: Sequence[Place]) -> bool:
     """A place the name leaves little doubt about: the only candidate, or far ahead."""
     if not cands:
@@ -530,7 +552,7 @@ def resolve(
     list of Resolution
         One per resolved mention, in text order.
     """
-    groups = _groups(mentions, gaz)
+    groups = [_as_watercourse(g, text) for g in _groups(mentions, gaz)]
     ev = _evidence(text, mentions, groups, gaz)
     scored = _score_groups(groups, ev, fallback)
     first = _choose_all(scored, ev)

@@ -262,6 +262,19 @@ def test_a_country_named_in_passing_does_not_pick_the_namesake_of_a_foreign_name
     assert _ids(text, _gaz(places), "New York", "Dallas", "Victoria")[-1] == "vic:tx"
 
 
+def test_the_x_river_is_a_watercourse_not_a_town_of_that_name() -> None:
+    places = [
+        Place("er:mn", "Elk River", "city", 45.3, -93.57, "US", population=25_000),
+        Place("fr:ma", "Fall River", "city", 41.7, -71.16, "US", population=94_000),
+        Place("fr:river", "Fall River", "river", 41.7, -71.15, ""),
+    ]
+    gaz = _gaz(places)
+    text = "Rain sent the Elk River over its banks."
+    assert _ids(text, gaz, "Elk River") == []  # the gazetteer lacks the river: unplaced
+    assert _ids("He moved to Elk River in May.", gaz, "Elk River") == ["er:mn"]
+    assert _ids("Kids swam in the Fall River.", gaz, "Fall River") == ["fr:river"]
+
+
 def test_a_town_near_the_articles_places_beats_a_far_namesake() -> None:
     places = [
         Place("edm:ca", "Edmonton", "city", 53.55, -113.47, "CA", admin1="CA.01", score=0.85),
