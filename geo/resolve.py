@@ -109,7 +109,7 @@ _WATER_WORDS = frozenset({"river", "creek"})
 
 
 def _as_watercourse(group: _Group, text: str) -> _Group:
-    """"The Elk River" burst its banks: a river, not the town of Elk River, Minnesota.
+    """ "The Elk River" burst its banks: a river, not the town of Elk River, Minnesota.
 
     A name ending in "River" or "Creek" that the text always writes after "the" loses its
     settlement candidates (left unplaced if the gazetteer lacks the river); "in Fall River"
