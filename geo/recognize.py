@@ -378,14 +378,13 @@ def _longest(text: str, tokens: Tokens, i: int, key: str, gaz: Gazetteer) -> _Ma
                 key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
                 if key in keys or (may_vary(key) and gaz.has_key(key, variants=True)):
                     best = _found(text, tokens, i, j, key, gaz)
-            else:
-                low = tok.lower()
-                if low in _SUFFIXES:
-                    key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
-                    if key in keys:
-                        best = _found(text, tokens, i, j, key, gaz)
-                elif tok not in _CONNECTORS:
-                    break
+            # a suffix ("region"), or a possessive's "s" ("Cox's Bazar", "St. John's")
+            elif tok.lower() in _SUFFIXES or (tok == "s" and prev in "'’"):
+                key = _plain_key(text[start:end]) if simple else normalize(text[start:end])
+                if key in keys:
+                    best = _found(text, tokens, i, j, key, gaz)
+            elif tok not in _CONNECTORS:
+                break
             prev, prev_word = tok, True
         else:  # punctuation: a glue character or a comma, right after the word
             if gap or (first not in _GLUE and first != ","):

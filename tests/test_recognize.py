@@ -205,6 +205,10 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Deputies searched near Mt. Juliet on Monday.", ["Mt. Juliet"]),
         ("The storm crossed the Florida Straits.", ["Florida Straits"]),
         ("The strike in Deir al-Balah killed nine.", ["Deir al-Balah"]),
+        # a possessive's "s" inside a name
+        ("Refugees in Cox's Bazar were moved.", ["Cox's Bazar"]),
+        ("Ferries to St. John's were cancelled.", ["St. John's"]),
+        ("Putin's Russia and Kim's Pyongyang.", ["Russia", "Pyongyang"]),
         # a sentence opening on "In" and a well-known place, then the person who acted there
         ("In London Starmer spoke first.", ["London"]),
         ("In Buenos Aires Milei's supporters rallied.", ["Buenos Aires"]),
