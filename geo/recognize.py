@@ -136,6 +136,11 @@ _ORG_NOUNS = _words(
 #: Diseases and pathogens named after a place: a minor place's name before one of these is
 #: the disease ("Ebola virus", "Lassa fever", "Zika vaccine") for the whole text.
 _DISEASE_NOUNS = _words("virus viruses fever disease vaccine vaccines strain strains")
+#: ... and before these, a river's, a lake's or a mountain's name is the disease too ("a new
+#: Ebola outbreak", the Ebola river); a town or a region is where it broke out ("the Mubende
+#: outbreak").
+_OUTBREAK_NOUNS = _words("outbreak outbreaks epidemic epidemics cases")
+_NAMESAKE_FEATURES = frozenset({"river", "lake", "mountain"})
 #: People named by their workplace: a building's name before one of these stands for the
 #: institution in it ("White House aides", "Pentagon officials"), not for the place.
 _ROLE_NOUNS = _words(
@@ -856,6 +861,9 @@ def _organisation(ctx: _Context, m: _Match, surface: str) -> bool:
         and ctx.tokens.text_at(m.first - 2).lower() == "according"
     )
     named_for = _next_word(ctx, m)
+    if named_for in _OUTBREAK_NOUNS:
+        top = ctx.top(surface)
+        return bool(top) and top[0].kind in _NAMESAKE_FEATURES
     if named_for in _DISEASE_NOUNS:
         # A river, a forest or a village gives its name to a disease ("West Nile virus",
         # "Lassa fever"); a major city by its own name is where it broke out ("Wuhan virus").

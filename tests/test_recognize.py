@@ -198,7 +198,9 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Pupils in Ilorin Kwara State returned.", ["Ilorin", "Kwara State"]),
         # the Arabic article is optional ("Al Qamishli")
         ("Shells fell on Qamishli and Hasakah.", ["Qamishli", "Hasakah"]),
-        # a major city by its own name before "virus" is where it broke out
+        # a major city by its own name before "virus" is where it broke out, and a town or a
+        # region before "outbreak"
+        ("The Mubende outbreak spread to Kampala.", ["Mubende", "Kampala"]),
         ("The Wuhan virus spread to Thailand.", ["Wuhan", "Thailand"]),
         # other forms of a gazetteer name: an abbreviation, a water body's word order, the
         # Arabic article's spelling inside a name
@@ -240,6 +242,7 @@ def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str])
         "The Ebola virus spread. Ebola cases rose.",  # a river's name for a disease, throughout
         "Lassa fever killed twenty.",  # a town's (by a respelling of Lhasa's, too)
         "West Nile virus cases rose.",  # even a well-known river's
+        "A new Ebola outbreak was declared.",  # a river's name before "outbreak"
     ],
 )
 def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
