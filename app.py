@@ -65,7 +65,8 @@ def _map_document(
 ) -> tuple[_stfolium.MapDocument, str | None]:
     """The map document and the name of the places' data file it fetches (None: inline)."""
     view = _view(lay, filters)
-    name = assets.publish_places(mapview.place_data(view.places), STATIC_DIR)
+    data = dashboard.map_place_data(lay, filters, view.places)
+    name = assets.publish_places(data, STATIC_DIR)
     url = f"{PLACES_URL}/{name}" if name else None  # fetched and cached by the browser
     options = mapview.MapOptions(cluster=cluster, selected=focus, places_url=url)
     m = mapview.build_map(view.places, view.map_routes, _basemap(str(_cfg().data_dir)), options)

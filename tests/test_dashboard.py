@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +24,7 @@ from conftest import (
 from shapely.geometry import Point
 from streamlit.testing.v1 import AppTest
 
-from geo import build, dashboard
+from geo import build, dashboard, mapview
 from geo.dashboard import Filters, Layers, Selection
 from geo.errors import DataFileError, UnknownPlace
 
@@ -84,6 +85,22 @@ def test_preloaded_layers_are_handed_over_once(atlas: AtlasData, tmp_path: Path)
     dashboard.preload_layers(tmp_path / "nowhere.sqlite")  # left for the page to report
     with pytest.raises(DataFileError):
         dashboard.load_layers(tmp_path / "nowhere.sqlite")
+
+
+def test_the_default_place_data_is_made_ahead_and_handed_over_once(atlas: AtlasData) -> None:
+    dashboard.preload_layers(atlas.store)
+    lay = dashboard.load_layers(atlas.store)
+    filters = dashboard.default_filters()
+    places = dashboard.filter_places(lay, filters)
+    expected = mapview.place_data(places)
+    assert dashboard._PREPARED  # made ahead, for the filters of a page opened afresh
+    other = replace(filters, min_mentions=2)
+    fewer = dashboard.filter_places(lay, other)
+    assert dashboard.map_place_data(lay, other, fewer) == mapview.place_data(fewer)
+    assert dashboard._PREPARED  # other filters: made on the spot, the prepared one kept
+    assert dashboard.map_place_data(lay, filters, places) == expected
+    assert not dashboard._PREPARED
+    assert dashboard.map_place_data(lay, filters, places) == expected  # then made as usual
 
 
 # -- filters and search -----------------------------------------------------------------------

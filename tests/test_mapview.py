@@ -395,6 +395,21 @@ def test_load_basemap_errors(tmp_path: Path) -> None:
         load_basemap(tmp_path)
 
 
+def test_load_basemap_reads_files_once_while_they_stay_the_same(tmp_path: Path) -> None:
+    folder = tmp_path / "basemap"
+    folder.mkdir()
+    for name in ("countries", "coastline"):
+        (folder / f"{name}.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    first = load_basemap(tmp_path)
+    assert load_basemap(tmp_path) is first  # read while the server starts, reused by the page
+    (folder / "coastline.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "Point", "coordinates": [1, 2]}}]}'
+    )
+    again = load_basemap(tmp_path)
+    assert again is not first and len(again.coastline["features"]) == 1
+
+
 def _many(places: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
     many = gpd.GeoDataFrame(
         [places.iloc[i % len(places)].to_dict() for i in range(n)], crs="EPSG:4326"
