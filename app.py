@@ -21,6 +21,7 @@ from geo.errors import GeoError
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BASEMAP_URL = "/app/static/basemap"
 PLACES_URL = "/app/static/places"
+BUNDLES_URL = "/app/static/bundles"
 #: Rows of the places table shown (most mentioned first); the downloads have every place.
 TABLE_ROWS = 1000
 
@@ -70,7 +71,9 @@ def _map_document(
     url = f"{PLACES_URL}/{name}" if name else None  # fetched and cached by the browser
     options = mapview.MapOptions(cluster=cluster, selected=focus, places_url=url)
     m = mapview.build_map(view.places, view.map_routes, _basemap(str(_cfg().data_dir)), options)
-    return _stfolium.map_document(m, key="map"), name
+    doc = _stfolium.map_document(m, key="map")
+    bundle = assets.publish_bundle(doc.js_links, STATIC_DIR)  # one request, not six in a row
+    return (replace(doc, js_links=(f"{BUNDLES_URL}/{bundle}",)) if bundle else doc), name
 
 
 @st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=_KEYS)
@@ -107,20 +110,22 @@ def _on_pick(key: str) -> None:
     _select("place", st.session_state[key], focus=True)
 
 
-def _timeline_filter(lay: Layers) -> tuple[tuple[str, str] | None, bool]:
-    """Month range and undated switch, with a histogram of the articles over time."""
+def _timeline_filter(lay: Layers) -> tuple[tuple[str, str] | None, bool, Callable[[], object]]:
+    """Month range and undated switch, and how to draw the histogram of the articles over
+    time in its place under them (called once the map is on its way: see :func:`main`)."""
     side = st.sidebar
     counts = _timeline(lay)
     months = list(dict.fromkeys(counts["month"]))
     undated = dashboard.undated_count(lay.articles)
     keep_undated = side.toggle(f"Include undated articles ({undated})", value=True, key="undated")
     if len(months) < 2:
-        return None, keep_undated
+        return None, keep_undated, lambda: None
     lo, hi = side.select_slider("Dates", months, value=(months[0], months[-1]), key="months")
-    side.altair_chart(_histogram(counts, lo, hi), height=130, key="timeline")
+    slot = side.empty()
     side.caption("Articles per month; pale: dates known to the month only.")
     full = (lo, hi) == (months[0], months[-1])
-    return (None if full else (lo, hi)), keep_undated
+    chart = partial(slot.altair_chart, _histogram(counts, lo, hi), height=130, key="timeline")
+    return (None if full else (lo, hi)), keep_undated, chart
 
 
 def _histogram(counts: Any, lo: str, hi: str) -> Any:
@@ -139,7 +144,7 @@ def _histogram(counts: Any, lo: str, hi: str) -> Any:
     )
 
 
-def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
+def _sidebar(lay: Layers) -> tuple[Filters, bool | None, Callable[[], object]]:
     side = st.sidebar
     side.title("News Atlas")
     side.text_input("Find a place", key="search", on_change=_on_search, placeholder="A place name")
@@ -149,7 +154,7 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
     elif hits:
         names = dict(zip(lay.places["place_id"], lay.places["name"], strict=True))
         side.caption("Found: " + ", ".join(names[h] for h in hits))
-    months, undated = _timeline_filter(lay)
+    months, undated, histogram = _timeline_filter(lay)
     titles = {k: a.title for k, a in lay.articles.items()}
     chosen = side.multiselect(
         "Articles", list(titles), format_func=titles.__getitem__, placeholder="All articles"
@@ -172,7 +177,7 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
         months=months,
         undated=undated,
     )
-    return filters, {"Clustered": True, "Each place": False}.get(str(cluster))
+    return filters, {"Clustered": True, "Each place": False}.get(str(cluster)), histogram
 
 
 def _map(lay: Layers, filters: Filters, cluster: bool | None) -> None:
@@ -509,9 +514,13 @@ def main() -> None:
     lay = _atlas(cfg)
     st.session_state.layers = lay
     dashboard.forget_stale(st.session_state, lay)
-    filters, cluster = _sidebar(lay)
-    _add_articles(cfg)
+    filters, cluster, histogram = _sidebar(lay)
     _map_and_panel(lay, filters, cluster)
+    # The browser fetches each kind of element's code as it meets it, a few files at a time:
+    # the histogram's chart library (0.8 MB, some 20 files) and the upload form's widgets
+    # come after the map's, not before them.  Both stay where they were in the sidebar.
+    histogram()
+    _add_articles(cfg)
     _export(lay, filters)
     reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])
     with reader:
