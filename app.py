@@ -361,9 +361,13 @@ def _on_add() -> None:
 
 
 def _add_articles(cfg: settings.Settings) -> None:
-    box = st.sidebar.expander("Add articles", expanded=False)
+    """The upload form, sent when its box is opened (a rerun): nine widgets fewer for the
+    browser to fetch and draw on every page open."""
+    box = st.sidebar.expander("Add articles", key="add_box", on_change="rerun")
     if not _can_edit(cfg):
         box.caption(analyst.EDITS_OFF)
+        return
+    if not box.open:
         return
     with box.form("add_form", clear_on_submit=True):
         st.text_area("Paste an article's text", key="add_text", height=120)
@@ -503,6 +507,26 @@ def _export(lay: Layers, filters: Filters) -> None:
         )  # fmt: skip
 
 
+#: The tabs under the map, each drawn only while it is open (choosing one reruns the page).
+TABS = ("Reader", "Table", "Claim check")
+
+
+def _tabs(lay: Layers, filters: Filters) -> None:
+    """Reader, table and claim check.  Only the open tab is sent: the table's grid (1.2 MB
+    of the browser's code) and the claim check's metrics are not fetched and drawn on
+    every page open, only when chosen."""
+    tabs = st.tabs(list(TABS), key="tab", on_change="rerun")
+    draw = (
+        lambda: _reader(lay, _view(lay, filters).articles),
+        lambda: _table(lay, filters),
+        lambda: _claim(lay),
+    )
+    for tab, show in zip(tabs, draw, strict=True):
+        if tab.open is not False:  # None: not tracked (every tab drawn)
+            with tab:
+                show()
+
+
 def _cfg() -> settings.Settings:
     return settings.load()
 
@@ -522,13 +546,7 @@ def main() -> None:
     histogram()
     _add_articles(cfg)
     _export(lay, filters)
-    reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])
-    with reader:
-        _reader(lay, _view(lay, filters).articles)
-    with table:
-        _table(lay, filters)
-    with claim:
-        _claim(lay)
+    _tabs(lay, filters)
     # Script-run counter for the benchmark (a number only; hidden).
     st.markdown(
         f"<div id='news-atlas-runs' data-runs='{int(st.session_state.runs)}' hidden></div>",

@@ -444,17 +444,23 @@ def test_app_reader_selects_a_place_and_claim_check(
     monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, lay: Layers
 ) -> None:
     at = _app(monkeypatch, atlas)
+    assert not at.metric and not at.dataframe  # only the open tab is sent
     at.selectbox(key="reader").select("002").run()
     assert "<mark" in _markdown(at)
     at.selectbox(key="pick_reader").select(_id(lay, "Moscow")).run()
     assert at.session_state.selection == Selection("place", _id(lay, "Moscow"))
+    at.session_state["tab"] = "Claim check"  # as a click on the tab: a rerun with it open
+    at.run()
+    assert "reader" not in [s.key for s in at.selectbox]  # the reader is not sent now
     at.selectbox(key="claim_origin").select("Murmansk").run()
     values = {m.label: m.value for m in at.metric}
     row = dashboard.claim_row(lay.claim, "Murmansk")
     assert values["Arctic route, via Bering Strait"] == f"{row['arctic_km']:,.0f} km"
     assert values["Southern route, via Suez Canal"] == f"{row['suez_km']:,.0f} km"
     assert values["Claimed in the article"] == "33%"
-    assert len(at.get("download_button")) == 4
+    at.session_state["tab"] = "Table"
+    at.run()
+    assert len(at.get("download_button")) == 4 and len(at.dataframe) == 1
 
 
 def test_app_escapes_a_nasty_article(
