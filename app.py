@@ -144,6 +144,20 @@ def _histogram(counts: Any, lo: str, hi: str) -> Any:
     )
 
 
+def _article_options(titles: dict[str, str], key: str, where: Any) -> list[str]:
+    """The articles picker ``key`` lists: every one up to ``dashboard.PICKER_LIMIT``, above
+    it those whose title holds what a box above the picker asks for (the chosen ones stay)."""
+    query = ""
+    if len(titles) > dashboard.PICKER_LIMIT:
+        query = where.text_input(
+            "Narrow the article list", key=f"{key}_query",
+            placeholder=f"{len(titles):,} articles: part of a title",
+        )  # fmt: skip
+    chosen = st.session_state.get(key)
+    keep = chosen if isinstance(chosen, list) else [chosen] if chosen else []
+    return dashboard.picker_options(titles, query, keep=keep)
+
+
 def _sidebar(lay: Layers) -> tuple[Filters, bool | None, Callable[[], object]]:
     side = st.sidebar
     side.title("News Atlas")
@@ -157,8 +171,9 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool | None, Callable[[], object]]:
     months, undated, histogram = _timeline_filter(lay)
     titles = {k: a.title for k, a in lay.articles.items()}
     chosen = side.multiselect(
-        "Articles", list(titles), format_func=titles.__getitem__, placeholder="All articles"
-    )
+        "Articles", _article_options(titles, "articles", side), key="articles",
+        format_func=titles.__getitem__, placeholder="All articles",
+    )  # fmt: skip
     labels = dashboard.GROUP_LABELS
     groups = side.multiselect(
         "Kinds of place", list(labels), default=list(labels), format_func=labels.__getitem__
@@ -248,7 +263,8 @@ def _panel(lay: Layers, filters: Filters) -> None:
 
 def _reader(lay: Layers, articles: frozenset[str] | None) -> None:
     titles = {k: a.title for k, a in lay.articles.items() if articles is None or k in articles}
-    art_id = st.selectbox("Article", list(titles), format_func=titles.__getitem__, key="reader")
+    options = _article_options(titles, "reader", st)
+    art_id = st.selectbox("Article", options, format_func=titles.__getitem__, key="reader")
     if art_id is None:
         return
     names = dict(dashboard.article_places(lay, art_id))

@@ -426,6 +426,30 @@ def filters_key(filters: Filters) -> str:
 # -- search and clicks ------------------------------------------------------------------------
 
 
+#: Most articles an article picker lists at once (the sidebar's filter and the reader's):
+#: 10,000 titles are 270 KB that the browser receives and draws on every page open, more
+#: than the map.  Above it, a box narrows the list by title.
+PICKER_LIMIT = 300
+
+
+def picker_options(
+    titles: Mapping[str, str], query: str, *, keep: Iterable[str] = (), limit: int = PICKER_LIMIT
+) -> list[str]:
+    """The article ids a picker lists: those of ``keep`` that are in ``titles`` (the ones
+    already chosen stay choosable), then, in their order, the ids whose title holds
+    ``query`` (case- and accent-insensitive; every title when it is blank), ``limit`` in all
+    (or every kept one, if they are more)."""
+    kept = list(dict.fromkeys(k for k in keep if k in titles))
+    key = normalize(query)
+    out = set(kept)
+    for art_id, title in titles.items():
+        if len(kept) >= limit:
+            break
+        if art_id not in out and (not key or key in normalize(title)):
+            kept.append(art_id)
+    return kept
+
+
 def search_places(places: pd.DataFrame, query: str, *, limit: int = 5) -> list[str]:
     """Place ids whose name matches ``query`` (case- and accent-insensitive), best first.
 

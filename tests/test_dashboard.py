@@ -151,6 +151,22 @@ def test_search_is_case_and_accent_insensitive(lay: Layers, query: str, name: st
     assert hits and hits[0] == _id(lay, name)
 
 
+def test_an_article_picker_lists_a_few_hundred_the_chosen_ones_kept() -> None:
+    titles = {
+        f"{i:05d}": f"Report {i} from Ümeå" if i % 7 == 0 else f"Note {i}" for i in range(10_000)
+    }
+    every = dashboard.picker_options(titles, "")
+    assert every == list(titles)[: dashboard.PICKER_LIMIT]
+    found = dashboard.picker_options(titles, "umea", keep=["09999", "gone"])
+    assert found[0] == "09999" and len(found) == dashboard.PICKER_LIMIT
+    assert all("Ümeå" in titles[k] for k in found[1:])
+    few = {"a": "Ports", "b": "Rail"}
+    assert dashboard.picker_options(few, "") == ["a", "b"]
+    assert dashboard.picker_options(few, "RAIL", keep=["a"]) == ["a", "b"]
+    assert dashboard.picker_options(few, "ship") == []
+    assert dashboard.picker_options(titles, "", keep=list(titles), limit=5) == list(titles)
+
+
 def test_search_ranks_exact_then_prefix_then_word_then_substring() -> None:
     places = pd.DataFrame({
         "place_id": ["a", "b", "c", "d", "e"],
