@@ -6,10 +6,9 @@ not wait for it:
 
 * the libraries the page needs (folium, geopandas, pandas, altair, the page's own modules:
   about 1.5 s of imports) are imported before the server starts listening;
-* it reads the base map (0.2 s) and the atlas (2 s at 10,000 articles) and makes the map's
-  place data of a page opened afresh (0.4 s at 10,000 articles), which the page then takes
-  over (see :func:`geo.dashboard.preload_layers`), before Streamlit starts listening: the
-  server answers later (by that much), and the first visitor does not wait for it;
+* a thread reads the base map (0.2 s) and the atlas (2 s at 10,000 articles) and makes the
+  map's place data of a page opened afresh (0.4 s at 10,000 articles), which the page then
+  takes over (see :func:`geo.dashboard.preload_layers`);
 * then it freezes what it made for the garbage collector (``gc.freeze``): Streamlit collects
   garbage after every script run, and a full collection over the preloaded atlas held the
   first run up by 0.2 s.
@@ -37,10 +36,10 @@ if TYPE_CHECKING:
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
 
-def preload() -> threading.Thread:
+def preload() -> None:
     """Import what the page's first run would otherwise import, and start reading the
-    base map and the atlas (in the thread returned) so that the first visit finds them
-    loaded."""
+    base map and the atlas (in a thread, while Streamlit starts) so that the first visit
+    finds them loaded."""
     import altair  # noqa: F401, PLC0415  (the timeline's histogram)
     import folium  # noqa: PLC0415
     import folium.plugins  # noqa: F401, PLC0415
@@ -48,9 +47,7 @@ def preload() -> threading.Thread:
 
     from geo import analyst, assets, dashboard, edits, mapview, settings  # noqa: F401, PLC0415
 
-    thread = threading.Thread(target=warm, args=(settings.load(),), daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=warm, args=(settings.load(),), daemon=True).start()
 
 
 def warm(cfg: Settings) -> None:
@@ -82,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from geo import settings  # noqa: PLC0415
 
     host = settings.load().host
-    preload().join()  # the server answers once it is ready for the first visit
+    preload()
     sys.argv = streamlit_args(sys.argv[1:] if argv is None else argv, host)
     cli.main()
 
