@@ -21,6 +21,7 @@ from geo.errors import GeoError
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 BASEMAP_URL = "/app/static/basemap"
 PLACES_URL = "/app/static/places"
+BUNDLES_URL = "/app/static/bundles"
 #: Rows of the places table shown (most mentioned first); the downloads have every place.
 TABLE_ROWS = 1000
 
@@ -65,11 +66,14 @@ def _map_document(
 ) -> tuple[_stfolium.MapDocument, str | None]:
     """The map document and the name of the places' data file it fetches (None: inline)."""
     view = _view(lay, filters)
-    name = assets.publish_places(mapview.place_data(view.places), STATIC_DIR)
+    data = dashboard.map_place_data(lay, filters, view.places)
+    name = assets.publish_places(data, STATIC_DIR)
     url = f"{PLACES_URL}/{name}" if name else None  # fetched and cached by the browser
     options = mapview.MapOptions(cluster=cluster, selected=focus, places_url=url)
     m = mapview.build_map(view.places, view.map_routes, _basemap(str(_cfg().data_dir)), options)
-    return _stfolium.map_document(m, key="map"), name
+    doc = _stfolium.map_document(m, key="map")
+    bundle = assets.publish_bundle(doc.js_links, STATIC_DIR)  # one request, not six in a row
+    return (replace(doc, js_links=(f"{BUNDLES_URL}/{bundle}",)) if bundle else doc), name
 
 
 @st.cache_resource(show_spinner=False, max_entries=2, hash_funcs=_KEYS)
@@ -106,20 +110,22 @@ def _on_pick(key: str) -> None:
     _select("place", st.session_state[key], focus=True)
 
 
-def _timeline_filter(lay: Layers) -> tuple[tuple[str, str] | None, bool]:
-    """Month range and undated switch, with a histogram of the articles over time."""
+def _timeline_filter(lay: Layers) -> tuple[tuple[str, str] | None, bool, Callable[[], object]]:
+    """Month range and undated switch, and how to draw the histogram of the articles over
+    time in its place under them (called once the map is on its way: see :func:`main`)."""
     side = st.sidebar
     counts = _timeline(lay)
     months = list(dict.fromkeys(counts["month"]))
     undated = dashboard.undated_count(lay.articles)
     keep_undated = side.toggle(f"Include undated articles ({undated})", value=True, key="undated")
     if len(months) < 2:
-        return None, keep_undated
+        return None, keep_undated, lambda: None
     lo, hi = side.select_slider("Dates", months, value=(months[0], months[-1]), key="months")
-    side.altair_chart(_histogram(counts, lo, hi), height=130, key="timeline")
+    slot = side.empty()
     side.caption("Articles per month; pale: dates known to the month only.")
     full = (lo, hi) == (months[0], months[-1])
-    return (None if full else (lo, hi)), keep_undated
+    chart = partial(slot.altair_chart, _histogram(counts, lo, hi), height=130, key="timeline")
+    return (None if full else (lo, hi)), keep_undated, chart
 
 
 def _histogram(counts: Any, lo: str, hi: str) -> Any:
@@ -138,7 +144,21 @@ def _histogram(counts: Any, lo: str, hi: str) -> Any:
     )
 
 
-def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
+def _article_options(titles: dict[str, str], key: str, where: Any) -> list[str]:
+    """The articles picker ``key`` lists: every one up to ``dashboard.PICKER_LIMIT``, above
+    it those whose title holds what a box above the picker asks for (the chosen ones stay)."""
+    query = ""
+    if len(titles) > dashboard.PICKER_LIMIT:
+        query = where.text_input(
+            "Narrow the article list", key=f"{key}_query",
+            placeholder=f"{len(titles):,} articles: part of a title",
+        )  # fmt: skip
+    chosen = st.session_state.get(key)
+    keep = chosen if isinstance(chosen, list) else [chosen] if chosen else []
+    return dashboard.picker_options(titles, query, keep=keep)
+
+
+def _sidebar(lay: Layers) -> tuple[Filters, bool | None, Callable[[], object]]:
     side = st.sidebar
     side.title("News Atlas")
     side.text_input("Find a place", key="search", on_change=_on_search, placeholder="A place name")
@@ -148,11 +168,12 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
     elif hits:
         names = dict(zip(lay.places["place_id"], lay.places["name"], strict=True))
         side.caption("Found: " + ", ".join(names[h] for h in hits))
-    months, undated = _timeline_filter(lay)
+    months, undated, histogram = _timeline_filter(lay)
     titles = {k: a.title for k, a in lay.articles.items()}
     chosen = side.multiselect(
-        "Articles", list(titles), format_func=titles.__getitem__, placeholder="All articles"
-    )
+        "Articles", _article_options(titles, "articles", side), key="articles",
+        format_func=titles.__getitem__, placeholder="All articles",
+    )  # fmt: skip
     labels = dashboard.GROUP_LABELS
     groups = side.multiselect(
         "Kinds of place", list(labels), default=list(labels), format_func=labels.__getitem__
@@ -171,7 +192,7 @@ def _sidebar(lay: Layers) -> tuple[Filters, bool | None]:
         months=months,
         undated=undated,
     )
-    return filters, {"Clustered": True, "Each place": False}.get(str(cluster))
+    return filters, {"Clustered": True, "Each place": False}.get(str(cluster)), histogram
 
 
 def _map(lay: Layers, filters: Filters, cluster: bool | None) -> None:
@@ -242,7 +263,8 @@ def _panel(lay: Layers, filters: Filters) -> None:
 
 def _reader(lay: Layers, articles: frozenset[str] | None) -> None:
     titles = {k: a.title for k, a in lay.articles.items() if articles is None or k in articles}
-    art_id = st.selectbox("Article", list(titles), format_func=titles.__getitem__, key="reader")
+    options = _article_options(titles, "reader", st)
+    art_id = st.selectbox("Article", options, format_func=titles.__getitem__, key="reader")
     if art_id is None:
         return
     names = dict(dashboard.article_places(lay, art_id))
@@ -355,9 +377,13 @@ def _on_add() -> None:
 
 
 def _add_articles(cfg: settings.Settings) -> None:
-    box = st.sidebar.expander("Add articles", expanded=False)
+    """The upload form, sent when its box is opened (a rerun): nine widgets fewer for the
+    browser to fetch and draw on every page open."""
+    box = st.sidebar.expander("Add articles", key="add_box", on_change="rerun")
     if not _can_edit(cfg):
         box.caption(analyst.EDITS_OFF)
+        return
+    if not box.open:
         return
     with box.form("add_form", clear_on_submit=True):
         st.text_area("Paste an article's text", key="add_text", height=120)
@@ -497,6 +523,26 @@ def _export(lay: Layers, filters: Filters) -> None:
         )  # fmt: skip
 
 
+#: The tabs under the map, each drawn only while it is open (choosing one reruns the page).
+TABS = ("Reader", "Table", "Claim check")
+
+
+def _tabs(lay: Layers, filters: Filters) -> None:
+    """Reader, table and claim check.  Only the open tab is sent: the table's grid (1.2 MB
+    of the browser's code) and the claim check's metrics are not fetched and drawn on
+    every page open, only when chosen."""
+    tabs = st.tabs(list(TABS), key="tab", on_change="rerun")
+    draw = (
+        lambda: _reader(lay, _view(lay, filters).articles),
+        lambda: _table(lay, filters),
+        lambda: _claim(lay),
+    )
+    for tab, show in zip(tabs, draw, strict=True):
+        if tab.open is not False:  # None: not tracked (every tab drawn)
+            with tab:
+                show()
+
+
 def _cfg() -> settings.Settings:
     return settings.load()
 
@@ -508,17 +554,15 @@ def main() -> None:
     lay = _atlas(cfg)
     st.session_state.layers = lay
     dashboard.forget_stale(st.session_state, lay)
-    filters, cluster = _sidebar(lay)
-    _add_articles(cfg)
+    filters, cluster, histogram = _sidebar(lay)
     _map_and_panel(lay, filters, cluster)
+    # The browser fetches each kind of element's code as it meets it, a few files at a time:
+    # the histogram's chart library (0.8 MB, some 20 files) and the upload form's widgets
+    # come after the map's, not before them.  Both stay where they were in the sidebar.
+    histogram()
+    _add_articles(cfg)
     _export(lay, filters)
-    reader, table, claim = st.tabs(["Reader", "Table", "Claim check"])
-    with reader:
-        _reader(lay, _view(lay, filters).articles)
-    with table:
-        _table(lay, filters)
-    with claim:
-        _claim(lay)
+    _tabs(lay, filters)
     # Script-run counter for the benchmark (a number only; hidden).
     st.markdown(
         f"<div id='news-atlas-runs' data-runs='{int(st.session_state.runs)}' hidden></div>",

@@ -205,21 +205,47 @@ def _route_frame(st: Store) -> gpd.GeoDataFrame:
 
 #: Layers read ahead of the first visit (:func:`preload_layers`), by store and build.
 _PRELOADED: dict[tuple[str, int], Layers] = {}
+#: The map's place data (:func:`geo.mapview.place_data`) of the page opened afresh, made
+#: ahead of the first visit with the layers, by store, build and filters.
+_PREPARED: dict[tuple[str, int, str], str] = {}
 _PRELOAD_LOCK = threading.Lock()
+
+
+def default_filters() -> Filters:
+    """What the sidebar asks for on a page opened afresh: every kind, every date, the
+    undated articles kept."""
+    return Filters(groups=frozenset(GROUP_LABELS))
 
 
 def preload_layers(path: Path) -> None:
     """Read the atlas at ``path`` ahead of the first visit (``geo.serve`` runs this in a
     thread while Streamlit starts): the next :func:`load_layers` of the same build returns
-    it instead of reading the store again.  A missing or broken store is left for the page
-    to report."""
+    it instead of reading the store again, and :func:`map_place_data` the place data of
+    :func:`default_filters`.  A missing or broken store is left for the page to report."""
     with _PRELOAD_LOCK:
         try:
             lay = _read_layers(path)
         except DataFileError:
             return
         _PRELOADED.clear()
+        _PREPARED.clear()
         _PRELOADED[(str(path), lay.build_id)] = lay
+        filters = default_filters()
+        places = filter_places(lay, filters)
+        _PREPARED[_prepared_key(lay, filters)] = mapview.place_data(places)
+
+
+def _prepared_key(lay: Layers, filters: Filters) -> tuple[str, int, str]:
+    return (str(lay.store), lay.build_id, filters_key(filters))
+
+
+def map_place_data(lay: Layers, filters: Filters, places: gpd.GeoDataFrame) -> str:
+    """:func:`geo.mapview.place_data` of ``places`` (the places ``filters`` leave of
+    ``lay``): the one made ahead by :func:`preload_layers` when it is for these filters,
+    handed over once."""
+    with _PRELOAD_LOCK:
+        text = _PREPARED.pop(_prepared_key(lay, filters), None)
+    return mapview.place_data(places) if text is None else text
 
 
 def load_layers(path: Path) -> Layers:
@@ -398,6 +424,30 @@ def filters_key(filters: Filters) -> str:
 
 
 # -- search and clicks ------------------------------------------------------------------------
+
+
+#: Most articles an article picker lists at once (the sidebar's filter and the reader's):
+#: 10,000 titles are 270 KB that the browser receives and draws on every page open, more
+#: than the map.  Above it, a box narrows the list by title.
+PICKER_LIMIT = 300
+
+
+def picker_options(
+    titles: Mapping[str, str], query: str, *, keep: Iterable[str] = (), limit: int = PICKER_LIMIT
+) -> list[str]:
+    """The article ids a picker lists: those of ``keep`` that are in ``titles`` (the ones
+    already chosen stay choosable), then, in their order, the ids whose title holds
+    ``query`` (case- and accent-insensitive; every title when it is blank), ``limit`` in all
+    (or every kept one, if they are more)."""
+    kept = list(dict.fromkeys(k for k in keep if k in titles))
+    key = normalize(query)
+    out = set(kept)
+    for art_id, title in titles.items():
+        if len(kept) >= limit:
+            break
+        if art_id not in out and (not key or key in normalize(title)):
+            kept.append(art_id)
+    return kept
 
 
 def search_places(places: pd.DataFrame, query: str, *, limit: int = 5) -> list[str]:

@@ -175,8 +175,13 @@ def esc(value: object) -> str:
     return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 
 
+#: Base maps read, by their files' path, size and modification time (see :func:`load_basemap`).
+_BASEMAPS: dict[tuple[tuple[str, int, int], ...], BaseMap] = {}
+
+
 def load_basemap(data_dir: Path) -> BaseMap:
-    """Read ``data_dir/basemap/{countries,coastline}.geojson``.
+    """Read ``data_dir/basemap/{countries,coastline}.geojson`` (once while the files stay
+    the same: ``geo.serve`` reads them while the server starts, the page reuses them).
 
     Raises
     ------
@@ -184,19 +189,31 @@ def load_basemap(data_dir: Path) -> BaseMap:
         If a file is missing or is not a GeoJSON FeatureCollection; rebuild it with
         ``scripts/build_basemap.py``.
     """
-    layers = {}
-    for name in ("countries", "coastline"):
-        path = Path(data_dir) / "basemap" / f"{name}.geojson"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            msg = f"cannot read base map {str(path)!r}: {err}; run scripts/build_basemap.py"
-            raise DataFileError(msg) from err
-        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-            msg = f"base map {str(path)!r} is not a GeoJSON FeatureCollection"
-            raise DataFileError(msg)
-        layers[name] = data
-    return BaseMap(countries=layers["countries"], coastline=layers["coastline"])
+    paths = [Path(data_dir) / "basemap" / f"{name}.geojson" for name in ("countries", "coastline")]
+    try:
+        key = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in paths)
+    except OSError:
+        key = ()
+    if key and key in _BASEMAPS:
+        return _BASEMAPS[key]
+    layers = [_read_feature_collection(p) for p in paths]
+    basemap = BaseMap(countries=layers[0], coastline=layers[1])
+    if key:
+        _BASEMAPS.clear()
+        _BASEMAPS[key] = basemap
+    return basemap
+
+
+def _read_feature_collection(path: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        msg = f"cannot read base map {str(path)!r}: {err}; run scripts/build_basemap.py"
+        raise DataFileError(msg) from err
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        msg = f"base map {str(path)!r} is not a GeoJSON FeatureCollection"
+        raise DataFileError(msg)
+    return data
 
 
 def clicked_place_id(value: Mapping[str, Any] | None) -> str | None:

@@ -121,6 +121,9 @@ def test_served_beyond_this_machine_the_page_cannot_change_the_atlas(monkeypatch
     assert not [b for b in at.button if b.label == "Add to the atlas"]
     at = _app(monkeypatch, atlas, NEWS_ATLAS_ALLOW_EDITS="1")
     assert analyst.EDITS_OFF not in [c.value for c in at.sidebar.caption]
+    assert [t.label for t in at.sidebar.text_input] == ["Find a place"]  # the box is closed
+    at.session_state["add_box"] = True  # as a click on it: a rerun with the form in it
+    at.run()
     assert [t.label for t in at.sidebar.text_input][-5:] == [
         "Title", "Outlet", "Author", "Date (YYYY-MM-DD)", "URL",
     ]  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +24,7 @@ from conftest import (
 from shapely.geometry import Point
 from streamlit.testing.v1 import AppTest
 
-from geo import build, dashboard
+from geo import build, dashboard, mapview
 from geo.dashboard import Filters, Layers, Selection
 from geo.errors import DataFileError, UnknownPlace
 
@@ -86,6 +87,22 @@ def test_preloaded_layers_are_handed_over_once(atlas: AtlasData, tmp_path: Path)
         dashboard.load_layers(tmp_path / "nowhere.sqlite")
 
 
+def test_the_default_place_data_is_made_ahead_and_handed_over_once(atlas: AtlasData) -> None:
+    dashboard.preload_layers(atlas.store)
+    lay = dashboard.load_layers(atlas.store)
+    filters = dashboard.default_filters()
+    places = dashboard.filter_places(lay, filters)
+    expected = mapview.place_data(places)
+    assert dashboard._PREPARED  # made ahead, for the filters of a page opened afresh
+    other = replace(filters, min_mentions=2)
+    fewer = dashboard.filter_places(lay, other)
+    assert dashboard.map_place_data(lay, other, fewer) == mapview.place_data(fewer)
+    assert dashboard._PREPARED  # other filters: made on the spot, the prepared one kept
+    assert dashboard.map_place_data(lay, filters, places) == expected
+    assert not dashboard._PREPARED
+    assert dashboard.map_place_data(lay, filters, places) == expected  # then made as usual
+
+
 # -- filters and search -----------------------------------------------------------------------
 
 
@@ -132,6 +149,22 @@ def test_routes_follow_the_article_filter(lay: Layers) -> None:
 def test_search_is_case_and_accent_insensitive(lay: Layers, query: str, name: str) -> None:
     hits = dashboard.search_places(lay.places, query)
     assert hits and hits[0] == _id(lay, name)
+
+
+def test_an_article_picker_lists_a_few_hundred_the_chosen_ones_kept() -> None:
+    titles = {
+        f"{i:05d}": f"Report {i} from Ümeå" if i % 7 == 0 else f"Note {i}" for i in range(10_000)
+    }
+    every = dashboard.picker_options(titles, "")
+    assert every == list(titles)[: dashboard.PICKER_LIMIT]
+    found = dashboard.picker_options(titles, "umea", keep=["09999", "gone"])
+    assert found[0] == "09999" and len(found) == dashboard.PICKER_LIMIT
+    assert all("Ümeå" in titles[k] for k in found[1:])
+    few = {"a": "Ports", "b": "Rail"}
+    assert dashboard.picker_options(few, "") == ["a", "b"]
+    assert dashboard.picker_options(few, "RAIL", keep=["a"]) == ["a", "b"]
+    assert dashboard.picker_options(few, "ship") == []
+    assert dashboard.picker_options(titles, "", keep=list(titles), limit=5) == list(titles)
 
 
 def test_search_ranks_exact_then_prefix_then_word_then_substring() -> None:
@@ -427,17 +460,23 @@ def test_app_reader_selects_a_place_and_claim_check(
     monkeypatch: pytest.MonkeyPatch, atlas: AtlasData, lay: Layers
 ) -> None:
     at = _app(monkeypatch, atlas)
+    assert not at.metric and not at.dataframe  # only the open tab is sent
     at.selectbox(key="reader").select("002").run()
     assert "<mark" in _markdown(at)
     at.selectbox(key="pick_reader").select(_id(lay, "Moscow")).run()
     assert at.session_state.selection == Selection("place", _id(lay, "Moscow"))
+    at.session_state["tab"] = "Claim check"  # as a click on the tab: a rerun with it open
+    at.run()
+    assert "reader" not in [s.key for s in at.selectbox]  # the reader is not sent now
     at.selectbox(key="claim_origin").select("Murmansk").run()
     values = {m.label: m.value for m in at.metric}
     row = dashboard.claim_row(lay.claim, "Murmansk")
     assert values["Arctic route, via Bering Strait"] == f"{row['arctic_km']:,.0f} km"
     assert values["Southern route, via Suez Canal"] == f"{row['suez_km']:,.0f} km"
     assert values["Claimed in the article"] == "33%"
-    assert len(at.get("download_button")) == 4
+    at.session_state["tab"] = "Table"
+    at.run()
+    assert len(at.get("download_button")) == 4 and len(at.dataframe) == 1
 
 
 def test_app_escapes_a_nasty_article(

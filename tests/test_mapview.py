@@ -395,6 +395,21 @@ def test_load_basemap_errors(tmp_path: Path) -> None:
         load_basemap(tmp_path)
 
 
+def test_load_basemap_reads_files_once_while_they_stay_the_same(tmp_path: Path) -> None:
+    folder = tmp_path / "basemap"
+    folder.mkdir()
+    for name in ("countries", "coastline"):
+        (folder / f"{name}.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    first = load_basemap(tmp_path)
+    assert load_basemap(tmp_path) is first  # read while the server starts, reused by the page
+    (folder / "coastline.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+        '"geometry": {"type": "Point", "coordinates": [1, 2]}}]}'
+    )
+    again = load_basemap(tmp_path)
+    assert again is not first and len(again.coastline["features"]) == 1
+
+
 def _many(places: gpd.GeoDataFrame, n: int) -> gpd.GeoDataFrame:
     many = gpd.GeoDataFrame(
         [places.iloc[i % len(places)].to_dict() for i in range(n)], crs="EPSG:4326"
@@ -531,3 +546,28 @@ def test_publish_places_names_files_by_content_and_keeps_the_newest(tmp_path: Pa
     assert len(files) == assets.KEEP_PLACE_FILES and (static / "places" / name) in files
     (tmp_path / "ro").write_text("a file, not a folder")
     assert assets.publish_places("{}", tmp_path / "ro") is None
+
+
+def test_publish_bundle_joins_the_map_scripts_in_their_order(
+    places: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "vendor").symlink_to(ROOT / "static" / "vendor")
+    m = build_map(_many(places, 2500), None, TINY_BASEMAP, MapOptions(places_url="/x.json"))
+    js = (src for e in _elements(m) for _, src in getattr(e, "default_js", []))
+    links = list(dict.fromkeys(js))
+    assert len(links) >= 4  # Leaflet, markercluster, fullscreen, measure, ...
+    name = assets.publish_bundle(links, static)
+    assert name and assets.publish_bundle(links, static) == name  # named by content
+    text = (static / "bundles" / name).read_text(encoding="utf-8")
+    files = [static / "vendor" / url.removeprefix("/app/static/vendor/") for url in links]
+    assert text == "".join(f"{f.read_text(encoding='utf-8')}\n;\n" for f in files)
+    assert text.index("Leaflet 1.9") < text.index("Leaflet.markercluster")
+    assert assets.publish_bundle([*links, "https://cdn.example/x.js"], static) is None
+    (tmp_path / "ro").write_text("a file, not a folder")
+    assert assets.publish_bundle(links, tmp_path / "ro") is None
+
+
+def _elements(element: Any) -> list[Any]:
+    return [element, *(e for c in element._children.values() for e in _elements(c))]
