@@ -236,7 +236,7 @@ def _score(
         # A region called by a short or other form of its name ("Primorsk" for Primorsky
         # Krai) yields to a place that bears the name as its own (the port of Primorsk).
         score -= W_ALTERNATE
-    if ccs and total and not _foreign_name(group, countries, total):
+    if ccs and total:
         share = max(map(countries.get, ccs, itertools.repeat(0))) / total
         # Scaled by the prior: the article's country lifts its towns, but a hamlet that shares
         # a name with an ocean or a union ("Atlantic", Iowa; "Eu", France) stays below it.
@@ -348,7 +348,9 @@ def _around(group: _Group, ev: _Evidence) -> _Around:
     starts = [m.start for m in group.mentions]
     quals = tuple(q for s in starts for q in ev.quals.get(s, ()))
     roles = frozenset(i for s in starts for i in ev.roles.get(s, ()))
-    return _Around(others, others.total(), quals, roles)
+    total = others.total()
+    # No country lift at all for a name foreign to the article's one country (see there).
+    return _Around(others, 0 if _foreign_name(group, others, total) else total, quals, roles)
 
 
 def _candidate_score(place: Place, group: _Group, ev: _Evidence, near: _Around) -> float:
@@ -478,7 +480,7 @@ def _stray_region(place: Place, group: _Group, ev: _Evidence) -> bool:
 def _choose_all(scored: _Scored, ev: _Evidence) -> dict[str, Resolution]:
     chosen = {}
     for key, (group, cands) in scored.items():
-        quals = _around(group, ev).quals
+        quals = [q for m in group.mentions for q in ev.quals.get(m.start, ())]
         qualified = frozenset(p.id for _, p in cands if quals and _qualified(p, quals))
         res = _choose(group, _keep_named_country(group, list(cands), qualified))
         if res:
