@@ -63,6 +63,12 @@ def test_toponym_record_fields(parser: Geoparser) -> None:
                                                             ("Strait of Hormuz", "strait")]),
         ("Tankers queued at the Bosphorus off Istanbul.", [("Bosphorus", "strait"),
                                                            ("Istanbul", "city")]),
+        # regions and seas the news names by a short name
+        ("Refugees crossed the Mediterranean to Lampedusa.",
+         [("Mediterranean", "sea"), ("Lampedusa", "city")]),
+        ("Scandinavia and the Baltics braced for cold.",
+         [("Scandinavia", "peninsula"), ("Baltics", "region")]),
+        ("Tensions rose in the Caucasus.", [("Caucasus", "region")]),
         # "Lake" alone is no town (a GeoNames alternate name of Uniontown, blocked)
         ("Fishermen on Lake Xyzzy said the water was low.", []),
     ],
