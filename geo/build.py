@@ -19,10 +19,11 @@ A build is incremental and all or nothing:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -239,26 +240,28 @@ class _State:
     routes_key: str = ""
     build_id: str = ""
     corrections_key: str = ""
+    corpus: str = ""
 
 
-def _read_state(path: Path) -> _State:
-    """Stored (hash, version) and metadata per article, the routes key and the build id."""
+def _read_state(path: Path, *, articles: bool = True) -> _State:
+    """Stored (hash, version) and metadata per article (unless not ``articles``), the
+    routes key, the build id and where the corpus comes from."""
     if not path.is_file():
         return _State()
     with store.Store(path) as st, st.snapshot():
-        meta = {a.id: a for a in st.articles()}
+        meta = {a.id: a for a in st.articles()} if articles else {}
         return _State(
-            st.hashes(), meta, st.meta("routes_key"), st.meta("build_id"),
-            st.meta("corrections_key"),
+            st.hashes() if articles else {}, meta, st.meta("routes_key"), st.meta("build_id"),
+            st.meta("corrections_key"), st.meta("corpus"),
         )  # fmt: skip
 
 
-def _usable_state(path: Path) -> tuple[_State, list[str]]:
+def _usable_state(path: Path, *, articles: bool = True) -> tuple[_State, list[str]]:
     """The store's state; a store that cannot be read (a corrupt file, another schema) is
     moved aside with a warning and built afresh: everything in it comes from the article
     folder and the data files, so nothing is lost."""
     try:
-        return _read_state(path), []
+        return _read_state(path, articles=articles), []
     except (DataFileError, sqlite3.DatabaseError) as err:
         aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
         for suffix in ("", "-wal", "-shm"):
@@ -292,8 +295,14 @@ def _plan(cfg: Settings, folder: Path, state: _State) -> _Plan:
     ]
     removed = sorted(set(state.hashes) - set(hashes))
     fixes = corrections.load(corrections.corrections_path(cfg.data_dir))
-    fixes_key = hashlib.sha256(corrections.dumps(fixes).encode()).hexdigest()[:32] if fixes else ""
-    return _Plan(articles, todo, removed, retitled, hashes, key, skipped, fixes, fixes_key)
+    return _Plan(
+        articles, todo, removed, retitled, hashes, key, skipped, fixes, corrections_key(fixes)
+    )
+
+
+def corrections_key(fixes: Sequence[Correction]) -> str:
+    """A key over the corrections: a build lays them again when it changes."""
+    return hashlib.sha256(corrections.dumps(fixes).encode()).hexdigest()[:32] if fixes else ""
 
 
 def build(
@@ -322,6 +331,10 @@ def build(
 
 def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> BuildReport:
     path = store.store_path(cfg.data_dir)
+    if _read_corpus_kind(path) == "jsonl":  # its articles are in the store, not the folder
+        from geo import ingest  # noqa: PLC0415  (ingest imports this module)
+
+        return ingest.rebuild_stored(cfg, _chunked(parse_many) if parse_many else None, folder)
     state, healed = _usable_state(path)
     plan = _plan(cfg, folder, state)
     plan.skipped[:0] = healed
@@ -354,6 +367,29 @@ def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> 
         layers.layers_dir(cfg.data_dir), counts["articles"], counts["mentions"],
         counts["places"], counts["routes"], len(parsed), len(plan.removed), tuple(warnings),
     )  # fmt: skip
+
+
+def _read_corpus_kind(path: Path) -> str:
+    """'jsonl' for an atlas whose corpus came from JSON lines (``build --jsonl``)."""
+    try:
+        return _read_state(path, articles=False).corpus
+    except (DataFileError, sqlite3.DatabaseError):
+        return ""  # the build moves it aside and says so
+
+
+def _chunked(
+    parse_many: ParseMany,
+) -> Callable[[Iterable[tuple[str, str]]], Iterator[tuple[list[Resolution], list[Mention]]]]:
+    """``parse_many`` fed a stream a few hundred articles at a time."""
+
+    def stream(
+        items: Iterable[tuple[str, str]],
+    ) -> Iterator[tuple[list[Resolution], list[Mention]]]:
+        it = iter(items)
+        while batch := list(itertools.islice(it, 256)):
+            yield from parse_many(batch)
+
+    return stream
 
 
 def _commit(

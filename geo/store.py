@@ -626,6 +626,14 @@ class StoreWriter:
         )
         return {r[0]: _article(r, r[7]) for r in rows}
 
+    def article_page(self, after: str, limit: int) -> list[Article]:
+        """Up to ``limit`` articles (with text) whose ids come after ``after``, by id."""
+        rows = self._conn.execute(
+            f"SELECT {_ARTICLE_COLS}, text FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [_article(r, r[7]) for r in rows]
+
     def stored(self, ids: Collection[str]) -> dict[str, tuple[str, str, Article]]:
         """Of the articles ``ids`` in the store: content hash, the parser version key that
         parsed it, and its metadata (``text`` left empty), by id."""
