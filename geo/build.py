@@ -466,7 +466,7 @@ def ensure_built(cfg: Settings) -> BuildReport | None:
     build already running; returns the report if this call built it."""
     path = store.store_path(cfg.data_dir)
     try:
-        if _read_state(path).build_id and layers.published_build(cfg.data_dir):
+        if _read_state(path, articles=False).build_id and layers.published_build(cfg.data_dir):
             return None
     except (DataFileError, sqlite3.DatabaseError):
         pass  # the build moves it aside and says so

@@ -194,6 +194,7 @@ def _chunks(lines: Iterable[Line]) -> Iterator[list[Line]]:
 
 @dataclass(slots=True)
 class _Counts:
+    seen: int = 0
     parsed: int = 0
     retitled: int = 0
     removed: int = 0
@@ -307,6 +308,8 @@ def _transaction(
     with store.write(store.store_path(cfg.data_dir)) as w:
         was_folder = bool(w.meta("build_id")) and w.meta("corpus") != "jsonl"
         _stream(w, lines(w, counts.warnings), key, parse_many, counts, progress)
+        if not counts.seen:
+            raise BadInput("the input holds no article: nothing built, the atlas left as it was")
         counts.removed = w.delete_unseen()
         _fault.point("parsed")
         redraw = _routes(cfg, w, key, lazy)
@@ -344,6 +347,7 @@ def _stream(
 
     def todo() -> Iterator[tuple[str, str]]:
         for chunk in _chunks(lines):
+            counts.seen += len(chunk)
             twice = w.see([(line.article.id, line.where) for line in chunk])
             if twice:
                 art_id, first, again = twice

@@ -188,6 +188,13 @@ def test_empty_texts_are_left_out_with_a_warning(own, tmp_path):
     assert "line 7 (article '7'): its text holds NUL characters" in done.stdout
 
 
+def test_an_input_without_articles_is_refused(own, tmp_path):
+    before = (build_id(own), layer_files(own))
+    done = geo(own, "build", "--jsonl", str(write_jsonl(tmp_path / "none.jsonl", [])))
+    assert done.returncode == 2 and "the input holds no article" in done.stderr
+    assert (build_id(own), layer_files(own)) == before
+
+
 def test_inputs_are_checked_before_anything_runs(tmp_path):
     with pytest.raises(BadInput, match="no file matches"):
         ingest.input_files([str(tmp_path / "none-*.jsonl")])
