@@ -33,7 +33,15 @@ from geo._lock import writer_lock
 from geo.corpus import passage_at, passages, read_corpus
 from geo.errors import DataFileError
 from geo.geocode import online_fallback
-from geo.model import Article, Correction, Mention, Place, Resolution, StoredMention
+from geo.model import (
+    Article,
+    Correction,
+    Mention,
+    Passage,
+    Place,
+    Resolution,
+    StoredMention,
+)
 from geo.parser import Geoparser, load_parser
 from geo.settings import Settings
 
@@ -93,10 +101,14 @@ def version_key(data_dir: Path, *, online: bool = False) -> str:
 
 
 def stored_mentions(
-    article: Article, resolved: Sequence[Resolution], unplaced: Sequence[Mention]
+    article: Article,
+    resolved: Sequence[Resolution],
+    unplaced: Sequence[Mention],
+    sents: list[Passage] | None = None,
 ) -> list[StoredMention]:
-    """The store's mentions of one parsed article (placed and unplaced), in text order."""
-    sents = passages(article)
+    """The store's mentions of one parsed article (placed and unplaced), in text order
+    (``sents``: the article's passages, if already split)."""
+    sents = passages(article) if sents is None else sents
     out = []
     for res in resolved:
         m = res.mention
@@ -406,9 +418,10 @@ def _commit(
             w.update_metadata(art)
         for art, (resolved, unplaced) in parsed:
             w.put_places(p for r in resolved for p in (r.place, *r.alternatives))
+            sents = passages(art)
             w.put_article(
                 art, content_hash=plan.hashes[art.id], parsed_with=plan.key,
-                passages=passages(art), mentions=stored_mentions(art, resolved, unplaced),
+                passages=sents, mentions=stored_mentions(art, resolved, unplaced, sents),
             )  # fmt: skip
         if route_data is not None:
             _put_routes(w, route_data, routes_key)

@@ -374,9 +374,10 @@ def _stream(
     for resolved, unplaced in parse_many(itertools.chain([first], items)):
         art, digest, nbytes = pending.popleft()
         w.put_places(p for r in resolved for p in (r.place, *r.alternatives))
+        sents = passages(art)
         w.put_article(
-            art, content_hash=digest, parsed_with=key, passages=passages(art),
-            mentions=stored_mentions(art, resolved, unplaced),
+            art, content_hash=digest, parsed_with=key, passages=sents,
+            mentions=stored_mentions(art, resolved, unplaced, sents),
         )  # fmt: skip
         counts.parsed += 1
         _fault.point("ingest-article")

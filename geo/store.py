@@ -738,8 +738,7 @@ class StoreWriter:
             self.set_meta("store_id", uuid.uuid4().hex)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def _mention_row(m: StoredMention) -> tuple[object, ...]:
