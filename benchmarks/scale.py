@@ -84,11 +84,36 @@ def run(
         cmd = [sys.executable, "-m", "geo", "parse", "--jsonl", str(corpus), "--out", str(out)]
     else:
         cmd = [sys.executable, "-m", "geo", "build", "--jsonl", str(corpus)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*cmd, *extra, "--progress"], cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env,
-        stdout=subprocess.DEVNULL if env else None,
-    )  # fmt: skip
+    # stderr (the progress bar) to a file: a pipe nobody reads fills up on long runs and
+    # blocks the command
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [*cmd, *extra, "--progress"], cwd=ROOT, stderr=log, text=True, env=env,
+            stdout=subprocess.DEVNULL if env else None,
+        )  # fmt: skip
+        peaks, cpu = _watch(proc)
+        wall = time.perf_counter() - start
+        log.seek(0)
+        err = log.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err}")
+    summary = err.rsplit("\x1b[K", 1)[-1].strip()  # the line after the progress bar
+    client = peaks.pop(proc.pid, 0.0)
+    workers = sorted((mb for mb in peaks.values() if mb > 100), reverse=True)  # not helpers
+    return {
+        "wall": wall,
+        "summary": summary,
+        "client_mb": client,
+        "worker_mb": workers,
+        "client_cpu": cpu.pop(proc.pid, 0.0),
+        "worker_cpu": sum(cpu.values()),
+        "load": os.getloadavg()[0],
+    }
+
+
+def _watch(proc: subprocess.Popen[str]) -> tuple[dict[int, float], dict[int, float]]:
+    """Until ``proc`` ends: the peak memory and CPU seconds of every process of its tree."""
     peaks: dict[int, float] = {}
     cpu: dict[int, float] = {}
     root = psutil.Process(proc.pid)
@@ -105,22 +130,8 @@ def run(
                 times = p.cpu_times()
                 cpu[p.pid] = times.user + times.system
         time.sleep(0.5)
-    _, err = proc.communicate()
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {err}")
-    summary = err.rsplit("\x1b[K", 1)[-1].strip()  # the line after the progress bar
-    client = peaks.pop(proc.pid, 0.0)
-    workers = sorted((mb for mb in peaks.values() if mb > 100), reverse=True)  # not helpers
-    return {
-        "wall": wall,
-        "summary": summary,
-        "client_mb": client,
-        "worker_mb": workers,
-        "client_cpu": cpu.pop(proc.pid, 0.0),
-        "worker_cpu": sum(cpu.values()),
-        "load": os.getloadavg()[0],
-    }
+    proc.wait()
+    return peaks, cpu
 
 
 def digest(path: Path) -> str:
