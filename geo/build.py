@@ -14,6 +14,9 @@ A build is incremental and all or nothing:
 4. It publishes the layers from the committed store as one new set, switched to in one
    atomic step (:func:`geo.layers.publish`).  A kill after the commit and before the
    switch leaves the old set published; the next build sees that and publishes.
+
+An atlas built from JSON lines (:mod:`geo.ingest`, ``build --jsonl``) keeps its articles in
+the store: a build of it reads no folder (:func:`geo.ingest.rebuild_stored`).
 """
 
 from __future__ import annotations
