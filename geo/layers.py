@@ -21,9 +21,10 @@ a file equal to the previous set's is a hard link to it, and the two per-article
 (``mentions.geojson``, ``articles.json``, in article id order) are spliced: the byte ranges
 of the articles that did not change are copied from the previous set's file, and only the
 changed articles are rendered.  The set's hidden ``.parts.json`` records each article's
-byte range in those two files, the store revision the set was written from and each file's
-size and modification time; the store marks every article whose rows changed with
-the revision that changed them (:meth:`geo.store.Store.changed_since`).  A previous set
+byte range in those two files, the store revision the set was written from (with that
+revision's random token) and each file's size and modification time; the store marks
+every article whose rows changed with the revision that changed them
+(:meth:`geo.store.Store.changed_since`).  A previous set
 whose files or index do not match what it recorded is not reused: everything is rendered.
 Files are never modified once written (a linked file belongs to two sets).
 """
@@ -299,12 +300,17 @@ class _Previous:
         return {a: (flat[2 * i], flat[2 * i + 1]) for i, a in enumerate(self.ids)}
 
 
-def _previous(data_dir: Path, store_id: str) -> _Previous | None:
-    """The published set, if it was written from this store and its index reads."""
+def _previous(data_dir: Path, st: Store) -> _Previous | None:
+    """The published set, if it was written from this store's history and its index reads
+    (a store built afresh has another id; one put back from a backup lacks the token of
+    the revision the set was written from)."""
     folder = layers_dir(data_dir)
+    store_id = st.layer_state()[0]
     try:
         index = json.loads((folder / INDEX).read_text(encoding="utf-8"))
         if not store_id or index["store"] != store_id:
+            return None
+        if not index["token"] or st.revision_token(int(index["revision"])) != index["token"]:
             return None
         ids, files = index["ids"], index["files"]
         ok = isinstance(ids, list) and isinstance(files, dict)
@@ -440,7 +446,7 @@ def _write_from_store(
     """Write every layer file of the store's state into ``folder``; returns the files'
     digests and the set's index."""
     store_id, revision = st.layer_state()
-    prev = _previous(data_dir, store_id)
+    prev = _previous(data_dir, st)
     changed = st.changed_since(prev.revision) if prev else (set(), set())
     dirty = dict(zip(_PER_ARTICLE, changed, strict=True))
     ids = st.article_ids()
@@ -457,7 +463,10 @@ def _write_from_store(
             entries[name] = _write_per_article(folder / name, st, ids, prev, dirty[name])
         else:
             entries[name] = _write_whole(folder / name, whole[name](st), prev)
-    index = {"store": store_id, "revision": revision, "ids": ids, "files": entries}
+    index = {
+        "store": store_id, "revision": revision, "token": st.revision_token(revision),
+        "ids": ids, "files": entries,
+    }  # fmt: skip
     return {n: e["sha256"] for n, e in entries.items()}, index
 
 

@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS routes (
     properties TEXT NOT NULL,
     geometry TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS revision_log (rev INTEGER PRIMARY KEY, token TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revisions (
     article_id TEXT PRIMARY KEY,
     mentions INTEGER,
@@ -360,6 +361,20 @@ class Store:
         its write transactions): a published layer set records both, so that the next
         publish knows which articles changed since (:meth:`changed_since`)."""
         return self.meta("store_id"), int(self.meta("revision", "0") or 0)
+
+    def revision_token(self, revision: int) -> str:
+        """The random token written with ``revision`` ('' if the store has none): tells
+        this store's revision from the same number reached again after a backup of the
+        store was put back."""
+        try:
+            row = self._conn.execute(
+                "SELECT token FROM revision_log WHERE rev = ?", (revision,)
+            ).fetchone()
+        except sqlite3.OperationalError as err:  # a store written before revisions
+            if "no such table" in str(err):
+                return ""
+            raise
+        return str(row[0]) if row else ""
 
     def changed_since(self, revision: int) -> tuple[set[str], set[str]]:
         """The articles whose placed mentions (or their places), and whose own row
@@ -734,6 +749,9 @@ class StoreWriter:
             (rev,),
         )
         self.set_meta("revision", str(rev))
+        self._conn.execute(
+            "INSERT OR REPLACE INTO revision_log VALUES (?, ?)", (rev, uuid.uuid4().hex)
+        )
         if not self.meta("store_id"):
             self.set_meta("store_id", uuid.uuid4().hex)
 

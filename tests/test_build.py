@@ -482,3 +482,30 @@ def test_a_store_built_afresh_does_not_reuse_the_old_set(own, monkeypatch):
     assert report.parsed == 6 and "built the atlas afresh" in report.warning
     assert asked == {"mentions.geojson": [None], "articles.json": [None]}
     equals_a_full_render(own.data_dir)
+
+
+def test_a_store_put_back_from_a_backup_does_not_reuse_a_newer_set(own, monkeypatch):
+    """The store goes back to a backup while the published set is newer: the revision
+    numbers the store reaches again are not the set's, and everything is rendered."""
+    seeds = own.seeds_dir
+    (seeds / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build(own)
+    path = store.store_path(own.data_dir)
+    backup = own.data_dir.parent / "backup.sqlite"
+    src, dst = sqlite3.connect(path), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    (seeds / "006_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Hasan"), "utf-8")
+    build(own)  # the published set now holds 006 as this text
+    src, dst = sqlite3.connect(backup), sqlite3.connect(path)
+    src.backup(dst)  # the store put back as it was
+    src.close()
+    dst.close()
+    (seeds / "006_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Rason"), "utf-8")
+    asked = _rendered(monkeypatch)
+    report = build(own)
+    assert report.parsed == 1, report.warning
+    assert asked == {"mentions.geojson": [None], "articles.json": [None]}
+    files = equals_a_full_render(own.data_dir)
+    assert "Rason" in {a["id"]: a["text"] for a in json.loads(files["articles.json"])}["006"]
