@@ -26,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -38,8 +39,9 @@ DATA_INPUTS = ("gazetteer", "recognizer", "basemap", "routes.yaml")
 
 _LOAD = (
     "import time; from pathlib import Path; from geo.parser import load_parser; "
-    "t = time.perf_counter(); load_parser(Path({data!r}), cache_dir=Path({cache!r})); "
-    "print(time.perf_counter() - t)"
+    "t, c = time.perf_counter(), time.process_time(); "
+    "load_parser(Path({data!r}), cache_dir=Path({cache!r})); "
+    "print(time.perf_counter() - t, time.process_time() - c)"
 )
 
 
@@ -88,7 +90,8 @@ def data_folder(root: Path) -> Path:
 
 
 def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of a child process."""
+    """Wall seconds, peak RSS (MB) and stdout of a child process (its CPU seconds, user
+    and system, in :data:`LAST_CPU`)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -98,9 +101,13 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
+    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err}")
     return wall, usage.ru_maxrss / 1024, out
+
+
+LAST_CPU = [0.0]
 
 
 def env_for(data: Path, seeds: Path) -> dict[str, str]:
@@ -119,20 +126,32 @@ def size_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
-def bench_corpus(name: str, seeds: Path, extra: str) -> dict[str, object]:
+def _median_pair(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return (
+        round(statistics.median(w for w, _ in runs), 2),
+        round(statistics.median(c for _, c in runs), 2),
+    )
+
+
+def bench_corpus(name: str, seeds: Path, extra: str, repeat: int = 3) -> dict[str, object]:
     root = OUT / name
     data = data_folder(root)
     env = env_for(data, seeds)
     build = [sys.executable, "-m", "geo", "build"]
     full, full_mb, report = run(build, env)
+    full_cpu = LAST_CPU[0]
     again, _, _ = run(build, env)
+    again_cpu = LAST_CPU[0]
     new = seeds / "zz_added.txt"
-    new.write_text(extra, encoding="utf-8")
-    try:
-        added, _, added_report = run(build, env)
-    finally:
-        new.unlink()
-        run(build, env)
+    adds, removes = [], []
+    for _ in range(repeat):  # add one article, then remove it: both publish a new set
+        new.write_text(extra, encoding="utf-8")
+        try:
+            added, _, added_report = run(build, env)
+            adds.append((round(added, 2), round(LAST_CPU[0], 2)))
+        finally:
+            new.unlink()
+            removes.append((run(build, env)[0], LAST_CPU[0]))
     load, _, out = run(
         [sys.executable, "-c", _LOAD.format(data=str(data), cache=str(ROOT / ".cache"))], env
     )
@@ -140,12 +159,16 @@ def bench_corpus(name: str, seeds: Path, extra: str) -> dict[str, object]:
     return {
         "corpus": name,
         "articles": report.split(" articles")[0].rsplit(" ", 1)[-1],
-        "full build s": round(full, 2),
+        "full build s (wall, CPU)": (round(full, 2), round(full_cpu, 2)),
         "full build peak MB": round(full_mb),
-        "no-change build s": round(again, 2),
-        "add one article s": round(added, 2),
-        "gazetteer load s (in a fresh process)": round(float(out.strip()), 2),
-        "fresh process with load s": round(load, 2),
+        "no-change build s (wall, CPU)": (round(again, 2), round(again_cpu, 2)),
+        "add one article s (wall, CPU; median)": _median_pair(adds),
+        "add one article s (each run)": adds,
+        "remove it again s (wall, CPU; median)": _median_pair(removes),
+        "gazetteer load s (in a fresh process; wall, CPU)": tuple(
+            round(float(x), 2) for x in out.split()
+        ),
+        "fresh process with load s (wall, CPU)": (round(load, 2), round(LAST_CPU[0], 2)),
         "store MB": round(size_mb(data / "atlas.sqlite"), 1),
         "layers MB": round(size_mb(layers), 1),
         "mentions layer MB": round(size_mb(layers / "mentions.geojson"), 1),

@@ -74,13 +74,46 @@ def vmhwm_mb(pid: int) -> float | None:
     return None
 
 
-def run(corpus: Path, out: Path, extra: list[str]) -> dict[str, object]:
-    """Run one parse; return its wall time, summary line and peak memory by process role."""
-    cmd = [sys.executable, "-m", "geo", "parse", "--jsonl", str(corpus), "--out", str(out)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*cmd, *extra, "--progress"], cwd=ROOT, stderr=subprocess.PIPE, text=True
-    )
+def run(
+    corpus: Path, out: Path, extra: list[str], *, env: dict[str, str] | None = None
+) -> dict[str, object]:
+    """Run one parse (``out`` a file), or one build of ``corpus`` into the data folder
+    ``env`` points at (``out`` unused); return its wall time, summary line and peak memory
+    by process role."""
+    if env is None:
+        cmd = [sys.executable, "-m", "geo", "parse", "--jsonl", str(corpus), "--out", str(out)]
+    else:
+        cmd = [sys.executable, "-m", "geo", "build", "--jsonl", str(corpus)]
+    # stderr (the progress bar) to a file: a pipe nobody reads fills up on long runs and
+    # blocks the command
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [*cmd, *extra, "--progress"], cwd=ROOT, stderr=log, text=True, env=env,
+            stdout=subprocess.DEVNULL if env else None,
+        )  # fmt: skip
+        peaks, cpu = _watch(proc)
+        wall = time.perf_counter() - start
+        log.seek(0)
+        err = log.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {err}")
+    summary = err.rsplit("\x1b[K", 1)[-1].strip()  # the line after the progress bar
+    client = peaks.pop(proc.pid, 0.0)
+    workers = sorted((mb for mb in peaks.values() if mb > 100), reverse=True)  # not helpers
+    return {
+        "wall": wall,
+        "summary": summary,
+        "client_mb": client,
+        "worker_mb": workers,
+        "client_cpu": cpu.pop(proc.pid, 0.0),
+        "worker_cpu": sum(cpu.values()),
+        "load": os.getloadavg()[0],
+    }
+
+
+def _watch(proc: subprocess.Popen[str]) -> tuple[dict[int, float], dict[int, float]]:
+    """Until ``proc`` ends: the peak memory and CPU seconds of every process of its tree."""
     peaks: dict[int, float] = {}
     cpu: dict[int, float] = {}
     root = psutil.Process(proc.pid)
@@ -97,22 +130,8 @@ def run(corpus: Path, out: Path, extra: list[str]) -> dict[str, object]:
                 times = p.cpu_times()
                 cpu[p.pid] = times.user + times.system
         time.sleep(0.5)
-    _, err = proc.communicate()
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {err}")
-    summary = err.rsplit("\x1b[K", 1)[-1].strip()  # the line after the progress bar
-    client = peaks.pop(proc.pid, 0.0)
-    workers = sorted((mb for mb in peaks.values() if mb > 100), reverse=True)  # not helpers
-    return {
-        "wall": wall,
-        "summary": summary,
-        "client_mb": client,
-        "worker_mb": workers,
-        "client_cpu": cpu.pop(proc.pid, 0.0),
-        "worker_cpu": sum(cpu.values()),
-        "load": os.getloadavg()[0],
-    }
+    proc.wait()
+    return peaks, cpu
 
 
 def digest(path: Path) -> str:
@@ -158,6 +177,37 @@ def bench(corpus: Path, mb: float, n: int, tmp: Path, *, repeat: int = 1) -> Non
     print(f"        outputs identical: {'yes' if len(digests) == 1 else 'NO'}", flush=True)
 
 
+def bench_ingest(corpus: Path, mb: float, n: int, tmp: Path, extra: list[str]) -> None:
+    """``python -m geo build --jsonl`` of the corpus into a fresh atlas, then again
+    (nothing changed), then with one article in a hundred changed."""
+    data = tmp / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir()
+    for name in ("gazetteer", "recognizer", "basemap", "routes.yaml"):
+        src = ROOT / "data" / name
+        (data / name).symlink_to(src, target_is_directory=src.is_dir())
+    env = {**os.environ, "NEWS_ATLAS_DATA": str(data), "NEWS_ATLAS_CACHE": str(ROOT / ".cache")}
+    print(f"ingest of {n:,} articles ({mb:.1f} MB), {' '.join(extra) or 'one process'}:")
+    changed = tmp / "changed.jsonl"
+    with corpus.open(encoding="utf-8") as src, changed.open("w", encoding="utf-8") as dst:
+        for k, line in enumerate(src):
+            record = json.loads(line)
+            if k % 100 == 0:
+                record["text"] += " Ships also called at Vladivostok."
+            dst.write(json.dumps(record, ensure_ascii=False) + "\n")
+    for what, path in (("first", corpus), ("again", corpus), ("1 % changed", changed)):
+        r = run(path, tmp / "unused", extra, env=env)
+        sizes = {p.name: round(p.stat().st_size / 1e6, 1) for p in (data / "layers").iterdir()}
+        print(
+            f"  {what}: {r['wall']:.1f} s (load {r['load']:.1f}); build process "
+            f"{r['client_mb']:.0f} MB peak, {r['client_cpu']:.1f} CPU s; workers "
+            f"{[round(float(m)) for m in r['worker_mb']]} MB, {r['worker_cpu']:.1f} CPU s; "
+            f"store {(data / 'atlas.sqlite').stat().st_size / 1e6:.0f} MB; layers {sizes}"
+        )
+        print(f"    {r['summary']}", flush=True)
+    changed.unlink()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
@@ -165,6 +215,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure under 100,000")
     ap.add_argument("--repeated", action="store_true", help="also time exact copies (10,000)")
     ap.add_argument("--tmp", type=Path, default=None, help="folder for the corpora")
+    ap.add_argument(
+        "--ingest", type=int, nargs="+", default=[], metavar="N",
+        help="instead: atlases of N articles by `build --jsonl` (first, again, 1 %% changed)",
+    )  # fmt: skip
+    ap.add_argument("--workers", type=int, default=2, help="--workers of the ingest (0: none)")
     args = ap.parse_args()
     docs = [json.loads(line)["text"] for line in args.gold.open(encoding="utf-8")]
     tmp = Path(tempfile.mkdtemp(prefix="scale-", dir=args.tmp))
@@ -174,7 +229,13 @@ def main() -> None:
             [sys.executable, "-m", "geo", "parse", "--jsonl", "-"],
             input=b"", cwd=ROOT, check=True,
         )  # fmt: skip
-        for n in args.sizes:
+        for n in args.ingest:
+            corpus = tmp / f"corpus-{n}.jsonl"
+            mb = make_corpus(docs, n, corpus)
+            extra = ["--workers", str(args.workers)] if args.workers else []
+            bench_ingest(corpus, mb, n, tmp, extra)
+            corpus.unlink()
+        for n in args.sizes if not args.ingest else []:
             corpus = tmp / f"corpus-{n}.jsonl"
             mb = make_corpus(docs, n, corpus)
             bench(corpus, mb, n, tmp, repeat=args.repeat if n < 100_000 else 1)

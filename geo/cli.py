@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -278,6 +278,8 @@ def _terminate_as_exit() -> Iterator[None]:
 def _cmd_build(args: argparse.Namespace) -> int:
     from geo.build import build  # noqa: PLC0415  (heavy imports only for this command)
 
+    if args.jsonl:
+        return _cmd_ingest(args)
     cfg = settings_mod.load()
     seeds = Path(args.seeds) if args.seeds else None
     with contextlib.ExitStack() as stack:
@@ -290,6 +292,42 @@ def _cmd_build(args: argparse.Namespace) -> int:
                 return parse_many_on(client)(items)
 
         report = build(cfg, seeds_dir=seeds, wait=args.wait, parse_many=parse_many)
+    print(report)
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from geo import ingest  # noqa: PLC0415  (heavy imports only for this command)
+
+    if args.seeds:
+        raise BadInput("--seeds and --jsonl are two corpora: give one of them")
+    cfg = settings_mod.load()
+    paths = ingest.input_files(args.jsonl)
+    show = args.progress or sys.stderr.isatty()
+    progress = Progress(sys.stderr, total_bytes=ingest.total_bytes(paths), show=show)
+    with contextlib.ExitStack() as stack, _terminate_as_exit():
+        parse_many = None
+        if args.workers is not None or args.scheduler is not None:
+
+            def parse_many(items: Iterable[tuple[str, str]]) -> Any:
+                # The cluster starts only once the build knows it has articles to parse.
+                client = stack.enter_context(_cluster(args))
+                return parse_many_on(client)(items)
+
+        try:
+            report = ingest.ingest(
+                cfg, paths, wait=args.wait, parse_many=parse_many, progress=progress
+            )
+        finally:
+            progress.close()
+    if show:
+        secs = max(progress.clock() - progress.start, 1e-9)
+        print(
+            f"read {progress.articles:,} articles, {progress.nbytes / 1e6:,.1f} MB in "
+            f"{secs:.1f} s ({progress.nbytes / 1e6 / secs:.2f} MB/s): {report.parsed:,} parsed, "
+            f"{report.removed:,} removed",
+            file=sys.stderr,
+        )
     print(report)
     return 0
 
@@ -466,6 +504,18 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_parse)
     b = sub.add_parser("build", help="build the GeoJSON layers from the articles")
     b.add_argument("--seeds", help="article folder (default: seeds/)")
+    b.add_argument(
+        "--jsonl",
+        nargs="+",
+        metavar="FILE",
+        help="build from JSON lines {id, text, title, date, ...} instead (files, .gz, globs):"
+        " they become the atlas's whole corpus",
+    )
+    b.add_argument(
+        "--progress",
+        action="store_true",
+        help="with --jsonl: show progress and a summary (default: only on a terminal)",
+    )
     b.add_argument("--wait", action="store_true", help="wait for a running build to finish")
     on = b.add_mutually_exclusive_group()
     on.add_argument(

@@ -167,6 +167,21 @@ class StoredMention:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaceStats:
+    """A mentioned place with what the places layer says of it: how many placed mentions
+    and articles name it, the first and last date it was mentioned ('' when no article
+    naming it is dated), the lowest confidence and whether a correction placed any."""
+
+    place: Place
+    mentions: int
+    articles: int
+    first_date: str
+    last_date: str
+    confidence: float
+    corrected: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Excerpt:
     """A passage quoted as evidence for a place: the sentence, the mention spans in it
     (offsets into ``sentence``) and where it comes from."""

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import uuid
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geo.errors import DataFileError
-from geo.model import Article, Excerpt, Passage, Place, StoredMention
+from geo.model import Article, Excerpt, Passage, Place, PlaceStats, StoredMention
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,6 +66,42 @@ CREATE TABLE IF NOT EXISTS routes (
     properties TEXT NOT NULL,
     geometry TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS revision_log (rev INTEGER PRIMARY KEY, token TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revisions (
+    article_id TEXT PRIMARY KEY,
+    mentions INTEGER,
+    article INTEGER
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS rev_article_insert AFTER INSERT ON articles BEGIN
+    INSERT INTO revisions VALUES (new.id, NULL, NULL)
+    ON CONFLICT (article_id) DO UPDATE SET mentions = NULL, article = NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS rev_article_update AFTER UPDATE ON articles BEGIN
+    INSERT INTO revisions VALUES (new.id, NULL, NULL)
+    ON CONFLICT (article_id) DO UPDATE SET article = NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS rev_mention_insert AFTER INSERT ON mentions BEGIN
+    INSERT INTO revisions VALUES (new.article_id, NULL, NULL)
+    ON CONFLICT (article_id) DO UPDATE SET mentions = NULL WHERE mentions IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS rev_mention_update AFTER UPDATE ON mentions BEGIN
+    INSERT INTO revisions VALUES (new.article_id, NULL, NULL)
+    ON CONFLICT (article_id) DO UPDATE SET mentions = NULL WHERE mentions IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS rev_mention_delete AFTER DELETE ON mentions BEGIN
+    INSERT INTO revisions VALUES (old.article_id, NULL, NULL)
+    ON CONFLICT (article_id) DO UPDATE SET mentions = NULL WHERE mentions IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS rev_place_insert AFTER INSERT ON places BEGIN
+    INSERT INTO revisions SELECT DISTINCT article_id, NULL, NULL FROM mentions
+    WHERE place_id = new.id
+    ON CONFLICT (article_id) DO UPDATE SET mentions = NULL WHERE mentions IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS rev_place_update AFTER UPDATE ON places BEGIN
+    INSERT INTO revisions SELECT DISTINCT article_id, NULL, NULL FROM mentions
+    WHERE place_id = new.id
+    ON CONFLICT (article_id) DO UPDATE SET mentions = NULL WHERE mentions IS NOT NULL;
+END;
 """
 
 _ARTICLE_COLS = "id, title, outlet, author, date, date_approximate, url"
@@ -267,19 +304,93 @@ class Store:
         )
         return [_mention(r) for r in rows]
 
-    def mention_features(self) -> list[str]:
-        """Every placed mention as a GeoJSON Feature (JSON text, made by SQLite), in article
-        and text order: the mentions layer, written without a Python object per mention."""
+    def mention_features(
+        self, articles: Collection[str] | None = None
+    ) -> Iterator[tuple[str, str]]:
+        """Every placed mention (of ``articles``, if given) as ``(article id, GeoJSON Feature)``,
+        the feature as JSON text made by SQLite, in article and text order: the mentions
+        layer, written without a Python object per mention.  Read lazily."""
+        where, args = self._ids_filter("m.article_id", articles)
         sql = (
-            "SELECT json_object('type', 'Feature', 'properties', json_object("
+            "SELECT m.article_id, json_object('type', 'Feature', 'properties', json_object("
             "'place_id', p.id, 'name', p.name, 'kind', p.kind, 'article_id', m.article_id,"
             " 'start', m.start, 'end', m.\"end\", 'text', m.text,"
             " 'passage_start', m.passage_start, 'passage_end', m.passage_end,"
             " 'confidence', m.confidence, 'correction', m.correction),"
             " 'geometry', json_object('type', 'Point', 'coordinates', json_array(p.lon, p.lat)))"
-            " FROM mentions m JOIN places p ON p.id = m.place_id ORDER BY m.article_id, m.start"
+            f" FROM mentions m JOIN places p ON p.id = m.place_id {where}"
+            ' ORDER BY m.article_id, m.start, m."end"'
         )
-        return [row[0] for row in self._conn.execute(sql)]
+        return iter(self._conn.execute(sql, args))
+
+    def full_articles(self, articles: Collection[str] | None = None) -> Iterator[Article]:
+        """Every article (of ``articles``, if given) with its text, by id; read lazily."""
+        where, args = self._ids_filter("id", articles)
+        rows = self._conn.execute(
+            f"SELECT {_ARTICLE_COLS}, text FROM articles {where} ORDER BY id", args
+        )
+        return (_article(r, r[7]) for r in rows)
+
+    def article_ids(self) -> list[str]:
+        """Every article id, in the order the layers list them."""
+        return [r[0] for r in self._conn.execute("SELECT id FROM articles ORDER BY id")]
+
+    def place_stats(self) -> list[PlaceStats]:
+        """Every place that placed mentions name, with their counts and dates (one query).
+
+        The mentions are read in table order (``INDEXED BY`` its primary key: the planner
+        would otherwise walk ``mentions_by_place`` and look up every row, twice as slow)
+        and counted per article and place first, then per place."""
+        cols = ", ".join(f"p.{c}" for c in _PLACE_COLS.split(", "))
+        sql = (
+            f"SELECT {cols}, sum(pa.n), count(*), min(nullif(a.date, '')),"
+            " max(nullif(a.date, '')), min(pa.c), max(pa.k) FROM (SELECT place_id, article_id,"
+            " count(*) AS n, min(confidence) AS c, max(correction != '') AS k"
+            " FROM mentions INDEXED BY sqlite_autoindex_mentions_1 WHERE place_id IS NOT NULL"
+            " GROUP BY article_id, place_id) pa JOIN articles a ON a.id = pa.article_id"
+            " JOIN places p ON p.id = pa.place_id GROUP BY p.id"
+        )
+        return [
+            PlaceStats(_place(r), int(r[9]), int(r[10]), r[11] or "", r[12] or "",
+                       float(r[13]), bool(r[14]))
+            for r in self._conn.execute(sql)
+        ]  # fmt: skip
+
+    def layer_state(self) -> tuple[str, int]:
+        """The store's id (made when it was first written) and its revision (a count of
+        its write transactions): a published layer set records both, so that the next
+        publish knows which articles changed since (:meth:`changed_since`)."""
+        return self.meta("store_id"), int(self.meta("revision", "0") or 0)
+
+    def revision_token(self, revision: int) -> str:
+        """The random token written with ``revision`` ('' if the store has none): tells
+        this store's revision from the same number reached again after a backup of the
+        store was put back."""
+        try:
+            row = self._conn.execute(
+                "SELECT token FROM revision_log WHERE rev = ?", (revision,)
+            ).fetchone()
+        except sqlite3.OperationalError as err:  # a store written before revisions
+            if "no such table" in str(err):
+                return ""
+            raise
+        return str(row[0]) if row else ""
+
+    def changed_since(self, revision: int) -> tuple[set[str], set[str]]:
+        """The articles whose placed mentions (or their places), and whose own row
+        (metadata, text), may have changed after store ``revision``."""
+        sql = (
+            "SELECT article_id, mentions > ? OR mentions IS NULL, article > ? OR article IS NULL"
+            " FROM revisions"
+        )
+        try:
+            rows = self._conn.execute(sql, (revision, revision)).fetchall()
+        except sqlite3.OperationalError as err:  # a store written before revisions
+            if "no such table" in str(err):
+                ids = set(self.article_ids())
+                return ids, set(ids)
+            raise
+        return {r[0] for r in rows if r[1]}, {r[0] for r in rows if r[2]}
 
     def mention_table(self) -> pd.DataFrame:
         """Every placed mention as a compact table for filtering and aggregation:
@@ -392,6 +503,12 @@ class Store:
         return ids, out
 
     @staticmethod
+    def _ids_filter(column: str, ids: Collection[str] | None) -> tuple[str, tuple[str, ...]]:
+        if ids is None:
+            return "", ()
+        return f"WHERE {column} IN (SELECT value FROM json_each(?))", (_dumps(list(ids)),)
+
+    @staticmethod
     def _article_filter(articles: Iterable[str] | None) -> tuple[str, tuple[str, ...]]:
         if articles is None:
             return "", ()
@@ -460,9 +577,15 @@ class StoreWriter:
         )
 
     def put_places(self, places: Iterable[Place]) -> None:
-        """Insert or replace place records."""
+        """Insert place records, or update those that differ (an unchanged record is not
+        written, so the layer lines of the mentions naming it stay as they are)."""
+        cols = _PLACE_COLS.split(", ")
+        olds = ", ".join(f"places.{c}" for c in cols[1:])
+        news = ", ".join(f"excluded.{c}" for c in cols[1:])
         self._conn.executemany(
-            f"INSERT OR REPLACE INTO places ({_PLACE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO places ({_PLACE_COLS}) VALUES (?,?,?,?,?,?,?,?,?)"
+            f" ON CONFLICT (id) DO UPDATE SET ({', '.join(cols[1:])}) = ({news})"
+            f" WHERE ({olds}) IS NOT ({news})",
             [(p.id, p.name, p.kind, p.lat, p.lon, p.country, p.source, p.population, p.admin1)
              for p in places],
         )  # fmt: skip
@@ -496,11 +619,79 @@ class StoreWriter:
             " confidence = parsed_confidence WHERE correction != ''"
         )
 
-    def mentions(self) -> list[StoredMention]:
-        """Every mention as this transaction sees it, in article and text order."""
-        sql = f"SELECT {_MENTION_COLS} FROM mentions ORDER BY article_id, start"
-        rows = self._conn.execute(sql)
+    def mentions(
+        self, *, articles: Collection[str] = (), texts: Collection[str] = ()
+    ) -> list[StoredMention]:
+        """The mentions in ``articles`` or whose words are one of ``texts``, as this
+        transaction sees them, in article and text order."""
+        sql = (
+            f"SELECT {_MENTION_COLS} FROM mentions WHERE article_id IN (SELECT value FROM"
+            " json_each(?1)) OR text IN (SELECT value FROM json_each(?2))"
+            " ORDER BY article_id, start"
+        )
+        rows = self._conn.execute(sql, (_dumps(list(articles)), _dumps(list(texts))))
         return [_mention(r) for r in rows]
+
+    def articles(self, ids: Collection[str]) -> dict[str, Article]:
+        """The articles ``ids`` (those in the store) with their text, by id."""
+        rows = self._conn.execute(
+            f"SELECT {_ARTICLE_COLS}, text FROM articles"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (_dumps(list(ids)),),
+        )
+        return {r[0]: _article(r, r[7]) for r in rows}
+
+    def article_page(self, after: str, limit: int) -> list[Article]:
+        """Up to ``limit`` articles (with text) whose ids come after ``after``, by id."""
+        rows = self._conn.execute(
+            f"SELECT {_ARTICLE_COLS}, text FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
+        )
+        return [_article(r, r[7]) for r in rows]
+
+    def stored(self, ids: Collection[str]) -> dict[str, tuple[str, str, Article]]:
+        """Of the articles ``ids`` in the store: content hash, the parser version key that
+        parsed it, and its metadata (``text`` left empty), by id."""
+        rows = self._conn.execute(
+            f"SELECT hash, parsed_with, {_ARTICLE_COLS} FROM articles"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (_dumps(list(ids)),),
+        )
+        return {r[2]: (r[0], r[1], _article(r[2:])) for r in rows}
+
+    def hashes(self, ids: Collection[str]) -> dict[str, str]:
+        """The content hashes of the articles ``ids`` in the store."""
+        return {i: h for i, (h, _, _) in self.stored(ids).items()}
+
+    # -- a corpus streamed in: which ids it holds (a temporary table, not in memory) -------
+
+    def see(self, items: Sequence[tuple[str, str]]) -> tuple[str, str, str] | None:
+        """Record that the input holds the article ids of ``items`` (id, where it is: a
+        file and line); returns ``(id, first place, second place)`` for an id seen before."""
+        self._conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, place TEXT NOT NULL)"
+            " WITHOUT ROWID"
+        )
+        first: dict[str, str] = {}
+        for art_id, place in items:
+            if art_id in first:
+                return art_id, first[art_id], place
+            first[art_id] = place
+        rows = self._conn.execute(
+            "SELECT id, place FROM seen WHERE id IN (SELECT value FROM json_each(?))",
+            (_dumps(list(first)),),
+        ).fetchall()
+        if rows:
+            art_id, place = rows[0]
+            return art_id, place, first[art_id]
+        self._conn.executemany("INSERT INTO seen VALUES (?, ?)", items)
+        return None
+
+    def delete_unseen(self) -> int:
+        """Drop every article :meth:`see` was not told of; returns how many."""
+        self.see([])
+        cur = self._conn.execute("DELETE FROM articles WHERE id NOT IN (SELECT id FROM seen)")
+        return int(cur.rowcount)
 
     def known_places(self, ids: Iterable[str]) -> set[str]:
         """Which of ``ids`` have a place record, as this transaction sees it."""
@@ -539,9 +730,33 @@ class StoreWriter:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return str(row[0]) if row else default
 
+    def close_revision(self) -> None:
+        """Number this write transaction (the store's ``revision``) and stamp the articles
+        it changed with it (the triggers marked them NULL); give the store an id if it has
+        none.  :func:`write` calls it last."""
+        rev = int(self.meta("revision", "0") or 0) + 1
+        self._conn.execute(
+            "UPDATE revisions SET mentions = coalesce(mentions, ?1),"
+            " article = coalesce(article, ?1) WHERE mentions IS NULL OR article IS NULL",
+            (rev,),
+        )
+        self._conn.execute(
+            "DELETE FROM revisions WHERE article_id NOT IN (SELECT id FROM articles)"
+        )
+        self._conn.execute(
+            "INSERT INTO revisions SELECT id, ?1, ?1 FROM articles"
+            " WHERE id NOT IN (SELECT article_id FROM revisions)",
+            (rev,),
+        )
+        self.set_meta("revision", str(rev))
+        self._conn.execute(
+            "INSERT OR REPLACE INTO revision_log VALUES (?, ?)", (rev, uuid.uuid4().hex)
+        )
+        if not self.meta("store_id"):
+            self.set_meta("store_id", uuid.uuid4().hex)
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
 def _mention_row(m: StoredMention) -> tuple[object, ...]:
@@ -578,6 +793,7 @@ def write(path: Path) -> Iterator[StoreWriter]:
         writer.set_meta("schema", SCHEMA_VERSION)
         try:
             yield writer
+            writer.close_revision()
         except BaseException:
             conn.execute("ROLLBACK")
             raise

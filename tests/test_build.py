@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -54,9 +55,33 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def assert_whole(data_dir: Path) -> dict[str, bytes]:
     """The published set is complete and every file is the one its manifest names."""
     files = snapshot(layers.layers_dir(data_dir))
-    assert sorted(files) == sorted([*FILES, MANIFEST])
+    assert sorted(set(files) - {layers.INDEX}) == sorted([*FILES, MANIFEST])
     digests = json.loads(files[MANIFEST])["files"]
     assert {n: hashlib.sha256(files[n]).hexdigest() for n in FILES} == digests
+    return files
+
+
+def equals_a_full_render(data_dir: Path) -> dict[str, bytes]:
+    """The published set is whole, byte for byte what rendering the whole store gives,
+    and its index gives each article's byte range in the per-article files."""
+    files = assert_whole(data_dir)
+    with store.Store(store.store_path(data_dir)) as st:
+        full = layers.layer_texts(st)
+    assert {n: files[n].decode("utf-8") for n in FILES} == full
+    index = json.loads(files[layers.INDEX])
+    records = json.loads(files["articles.json"])
+    assert index["ids"] == [r["id"] for r in records]
+    spans = index["files"]["articles.json"]["parts"]
+    for i, record in enumerate(records):
+        assert json.loads(files["articles.json"][spans[2 * i] : spans[2 * i + 1]]) == record
+    spans = index["files"]["mentions.geojson"]["parts"]
+    seen = 0
+    for i, art_id in enumerate(index["ids"]):
+        part = files["mentions.geojson"][spans[2 * i] : spans[2 * i + 1]]
+        feats = json.loads(b"[" + part + b"]")
+        assert {f["properties"]["article_id"] for f in feats} <= {art_id}
+        seen += len(feats)
+    assert seen == len(json.loads(files["mentions.geojson"])["features"])
     return files
 
 
@@ -241,29 +266,31 @@ def test_non_utf8_article_leaves_the_last_good_atlas(own):
 
 
 def test_a_full_disk_while_publishing_keeps_the_old_set(own, monkeypatch):
-    """ENOSPC part-way through the new set: the old set stays published, whole, and the
-    next build publishes the committed store."""
-    before = assert_whole(own.data_dir)
+    """ENOSPC part-way through the new set (while splicing articles.json from the set
+    before): the old set stays published, whole, and the next build publishes the
+    committed store."""
     (own.seeds_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
-    real = layers._write_synced
-    calls: list[str] = []
+    build(own)  # a set with an index, which the next one splices from
+    before = assert_whole(own.data_dir)
+    (own.seeds_dir / "006_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Hasan"), "utf-8")
+    real = layers._LayerFile._put
 
-    def full(path: Path, text: str) -> None:
-        calls.append(path.name)
-        if len(calls) == 3:
-            path.write_text(text[: len(text) // 2], encoding="utf-8")
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, text)
+    def full(self: layers._LayerFile, data: bytes) -> None:
+        if self.path.name == "articles.json" and self.pos > 1000:
+            real(self, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
+        real(self, data)
 
-    monkeypatch.setattr(layers, "_write_synced", full)
+    monkeypatch.setattr(layers._LayerFile, "_put", full)
     with pytest.raises(OSError, match="No space left"):
         build(own)
     assert assert_whole(own.data_dir) == before
     assert not [p for p in (own.data_dir / layers.SETS).iterdir() if p.name.startswith(".")]
-    monkeypatch.setattr(layers, "_write_synced", real)
+    monkeypatch.setattr(layers._LayerFile, "_put", real)
     report = build(own)
     assert report.parsed == 0, "the store had committed the article"
-    assert "005" in {a["id"] for a in json.loads(assert_whole(own.data_dir)["articles.json"])}
+    files = equals_a_full_render(own.data_dir)
+    assert "006" in {a["id"] for a in json.loads(files["articles.json"])}
 
 
 def test_a_full_disk_in_the_store_rolls_back(own, monkeypatch):
@@ -356,3 +383,129 @@ def test_routes_are_redrawn_when_an_article_they_quote_changes(tmp_path, cache_d
     story.write_text("Coal ships now leave Rajin for Nakhodka.\n", encoding="utf-8")
     with pytest.raises(DataFileError, match="coal"):
         build(cfg)
+
+
+def _rendered(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[str] | None]]:
+    """Records which articles the next builds render, per per-article file (``None``: all)."""
+    asked: dict[str, list[list[str] | None]] = {"mentions.geojson": [], "articles.json": []}
+    for name, method in (
+        ("mentions.geojson", "mention_features"),
+        ("articles.json", "full_articles"),
+    ):
+        real = getattr(store.Store, method)
+
+        def spy(self, articles=None, *, _real=real, _name=name):  # type: ignore[no-untyped-def]
+            asked[_name].append(None if articles is None else sorted(articles))
+            return _real(self, articles)
+
+        monkeypatch.setattr(store.Store, method, spy)
+    return asked
+
+
+def _inode(data_dir: Path, name: str) -> int:
+    return (layers.layers_dir(data_dir) / name).stat().st_ino
+
+
+def test_a_build_renders_only_what_changed_and_links_the_rest(own, monkeypatch):
+    seeds = own.seeds_dir
+    (seeds / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build(own)  # the copied set has no index: everything is rendered
+    equals_a_full_render(own.data_dir)
+    inodes = {n: _inode(own.data_dir, n) for n in FILES}
+    asked = _rendered(monkeypatch)
+
+    (seeds / "006_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Hasan"), "utf-8")
+    assert build(own).parsed == 1
+    assert asked == {"mentions.geojson": [["006"]], "articles.json": [["006"]]}
+    for name in ("routes.geojson", "claim_check.json"):  # the same files: linked
+        assert _inode(own.data_dir, name) == inodes[name]
+    assert _inode(own.data_dir, "mentions.geojson") != inodes["mentions.geojson"]
+    equals_a_full_render(own.data_dir)
+
+    meta = seeds / "articles.toml"
+    meta.write_text(meta.read_text("utf-8").replace("Kim's armoured train", "Kim's train"), "utf-8")
+    inodes = {n: _inode(own.data_dir, n) for n in FILES}
+    asked["mentions.geojson"].clear()
+    asked["articles.json"].clear()
+    build(own)
+    assert asked == {"mentions.geojson": [], "articles.json": [["002"]]}
+    assert _inode(own.data_dir, "mentions.geojson") == inodes["mentions.geojson"]
+    equals_a_full_render(own.data_dir)
+
+    (seeds / "005_new.txt").unlink()
+    asked["mentions.geojson"].clear()
+    asked["articles.json"].clear()
+    assert build(own).removed == 1
+    assert asked == {"mentions.geojson": [[]], "articles.json": [[]]}, "all copied"
+    files = equals_a_full_render(own.data_dir)
+    assert "005" not in {a["id"] for a in json.loads(files["articles.json"])}
+    no_leftovers(own.data_dir)
+
+
+def test_a_correction_renders_the_corrected_article(own, monkeypatch):
+    from geo import edits
+
+    (own.seeds_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build(own)
+    with store.Store(store.store_path(own.data_dir)) as st:
+        first = next(m for m in st.mentions("003") if m.place_id)
+    asked = _rendered(monkeypatch)
+    saved, _ = edits.correct(own, edits.Fix("003", first.start, first.end))  # not a place
+    assert asked == {"mentions.geojson": [["003"]], "articles.json": []}, "articles.json linked"
+    equals_a_full_render(own.data_dir)
+    asked["mentions.geojson"].clear()
+    edits.undo(own, saved.id)
+    assert asked["mentions.geojson"] == [["003"]]
+    equals_a_full_render(own.data_dir)
+
+
+def test_a_changed_published_file_is_not_reused(own, monkeypatch):
+    """A layer file touched after it was published (an editor, a copy tool) does not match
+    what the set's index recorded: the next build renders that file whole."""
+    (own.seeds_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build(own)
+    mentions = layers.layers_dir(own.data_dir) / "mentions.geojson"
+    os.utime(mentions, ns=(1, 1))
+    asked = _rendered(monkeypatch)
+    (own.seeds_dir / "006_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Hasan"), "utf-8")
+    build(own)
+    assert asked == {"mentions.geojson": [None], "articles.json": [["006"]]}
+    equals_a_full_render(own.data_dir)
+
+
+def test_a_store_built_afresh_does_not_reuse_the_old_set(own, monkeypatch):
+    (own.seeds_dir / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build(own)
+    store.store_path(own.data_dir).write_bytes(b"damaged")
+    asked = _rendered(monkeypatch)
+    report = build(own)
+    assert report.parsed == 6 and "built the atlas afresh" in report.warning
+    assert asked == {"mentions.geojson": [None], "articles.json": [None]}
+    equals_a_full_render(own.data_dir)
+
+
+def test_a_store_put_back_from_a_backup_does_not_reuse_a_newer_set(own, monkeypatch):
+    """The store goes back to a backup while the published set is newer: the revision
+    numbers the store reaches again are not the set's, and everything is rendered."""
+    seeds = own.seeds_dir
+    (seeds / "005_new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    build(own)
+    path = store.store_path(own.data_dir)
+    backup = own.data_dir.parent / "backup.sqlite"
+    src, dst = sqlite3.connect(path), sqlite3.connect(backup)
+    src.backup(dst)
+    src.close()
+    dst.close()
+    (seeds / "006_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Hasan"), "utf-8")
+    build(own)  # the published set now holds 006 as this text
+    src, dst = sqlite3.connect(backup), sqlite3.connect(path)
+    src.backup(dst)  # the store put back as it was
+    src.close()
+    dst.close()
+    (seeds / "006_new.txt").write_text(NEW_ARTICLE.replace("Khasan", "Rason"), "utf-8")
+    asked = _rendered(monkeypatch)
+    report = build(own)
+    assert report.parsed == 1, report.warning
+    assert asked == {"mentions.geojson": [None], "articles.json": [None]}
+    files = equals_a_full_render(own.data_dir)
+    assert "Rason" in {a["id"]: a["text"] for a in json.loads(files["articles.json"])}["006"]

@@ -120,7 +120,7 @@ def test_a_failed_build_puts_the_corrections_file_back(own, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(layers, "publish", full_disk)
+    monkeypatch.setattr(layers, "publish_store", full_disk)
     with pytest.raises(OSError, match="No space"):
         edits.correct(own.cfg, edits.Fix(*USSURI))
     assert folder_state(own) == before
@@ -214,7 +214,7 @@ def test_a_failed_build_takes_the_added_articles_back(own, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(layers, "publish", broken)
+    monkeypatch.setattr(layers, "publish_store", broken)
     with pytest.raises(OSError, match="No space"):
         edits.add_articles(own.cfg, [("a.txt", NEW_TEXT.encode())], {"title": "x"})
     assert folder_state(own) == before

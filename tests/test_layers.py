@@ -56,7 +56,9 @@ def test_the_store_writes_mention_features_skipping_unplaced(tmp_path):
                 passages=[], mentions=[m for m in MENTIONS if m.article_id == art_id],
             )  # fmt: skip
     with store.Store(path) as st:
-        lines = st.mention_features()
+        rows = list(st.mention_features())
+    assert [a for a, _ in rows] == ["000", "000", "000", "001"]
+    lines = [line for _, line in rows]
     feats = [json.loads(line) for line in lines]
     assert len(feats) == 4, "the unplaced mention is left out"
     props = feats[2]["properties"]
@@ -65,6 +67,29 @@ def test_the_store_writes_mention_features_skipping_unplaced(tmp_path):
     assert feats[0]["geometry"] == {"type": "Point", "coordinates": [131.9, 43.1]}, "lon, lat"
     text = layers._collection(lines)
     assert len(json.loads(text)["features"]) == 4
+
+
+def test_articles_json_is_json_dumps_indented_by_one():
+    """The record written field by field is the text ``json.dumps(records, indent=1)``
+    gives, whatever the characters (the articles layer is a published format)."""
+    nasty = 'He said "it\'s `fine`" </script> ‘Hokkaidō’ \\ \u2028\t\x01 \U0001f600'
+    arts = [
+        Article("000", nasty, title=nasty, date="2024-06", date_approximate=True),
+        Article("001", "plain", outlet="O", url="https://example.org/?a=1&b=2"),
+    ]
+    whole = json.dumps(layers.article_records(arts), ensure_ascii=False, indent=1)
+    assert "[\n" + ",\n".join(layers.article_json(a) for a in arts) + "\n]" == whole
+
+
+def test_the_store_counts_places_as_the_records_do(atlas):
+    """The places layer's one query agrees with counting the mention records."""
+    with store.Store(atlas.store) as st:
+        mentions = st.mentions(candidates=False)
+        places = st.places({m.place_id for m in mentions if m.place_id})
+        dates = {a.id: a.date for a in st.articles()}
+        by_query = layers.stats_features(st.place_stats())
+    assert by_query == layers.place_features(mentions, places, dates)
+    assert len(by_query) > 20
 
 
 def test_feature_collection_is_valid_geojson_with_unicode():
