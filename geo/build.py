@@ -479,6 +479,12 @@ def _publish(data_dir: Path, path: Path, build_id: str) -> None:
         layers.publish_store(data_dir, st, name=build_id)
 
 
+def built_from_jsonl(cfg: Settings) -> bool:
+    """Whether the atlas's corpus is a JSON-lines input (``build --jsonl``), not the article
+    folder: an article saved into the folder would not be part of it."""
+    return _usable_state(store.store_path(cfg.data_dir), articles=False)[0].corpus == "jsonl"
+
+
 def ensure_built(cfg: Settings) -> BuildReport | None:
     """Build the atlas when there is no committed build yet (a fresh clone), waiting for a
     build already running; returns the report if this call built it."""

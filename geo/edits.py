@@ -16,7 +16,7 @@ from pathlib import Path
 
 from geo import corrections, store
 from geo._atomic import atomic_write_text
-from geo.build import BuildReport, build_after
+from geo.build import BuildReport, build_after, built_from_jsonl
 from geo.corpus import (
     check_new_metadata,
     check_new_texts,
@@ -84,6 +84,12 @@ def add_articles(
     """
     if not files:
         raise BadInput("no article to add; give at least one .txt or .md file or some text")
+    if built_from_jsonl(cfg):
+        raise BadInput(
+            "this atlas is built from JSON lines (python -m geo build --jsonl): add the "
+            "article to those files and build again (an article saved into "
+            f"{str(cfg.seeds_dir)!r} would not be part of it)"
+        )
     checked = check_new_metadata(meta)
     texts = [check_upload(name, data, limit=cfg.max_upload_bytes) for name, data in files]
     check_new_texts(cfg.seeds_dir, [(n, t) for (n, _), t in zip(files, texts, strict=True)])

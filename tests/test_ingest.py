@@ -177,6 +177,25 @@ def test_the_folder_is_not_the_corpus_of_a_json_lines_atlas(own):
     assert layer_files(own) == before
 
 
+def test_adding_an_article_to_a_json_lines_atlas_is_refused(own, tmp_path):
+    """``add`` saves into the folder, which is not this atlas's corpus: refused up front,
+    nothing saved, nothing built."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    before_files, before_layers = sorted(p.name for p in seeds.iterdir()), layer_files(own)
+    text = tmp_path / "new.txt"
+    text.write_text("Ferries left Vladivostok for Rajin at dawn.\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "geo", "add", str(text), "--title", "New"], cwd=ROOT,
+        capture_output=True, text=True, env=env_of(own, NEWS_ATLAS_SEEDS=str(seeds)),
+        timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "built from JSON lines" in done.stderr and "Traceback" not in done.stderr
+    assert sorted(p.name for p in seeds.iterdir()) == before_files
+    assert layer_files(own) == before_layers
+
+
 def test_empty_texts_are_left_out_with_a_warning(own, tmp_path):
     corpus = write_jsonl(
         tmp_path / "some.jsonl",
