@@ -376,13 +376,21 @@ def _build_locked(cfg: Settings, folder: Path, parse_many: ParseMany | None) -> 
             raise DataFileError(f"cannot write the atlas store {str(path)!r}: {err}") from err
         _fault.point("committed")
         _publish(cfg.data_dir, path, build_id)
+    return report(cfg, path, len(parsed), len(plan.removed), [*plan.skipped, *lazy.warnings])
+
+
+def report(
+    cfg: Settings, path: Path, parsed: int, removed: int, warnings: list[str]
+) -> BuildReport:
+    """The report of a build that has committed and published: the store's counts, and
+    ``warnings`` with the store's own (routes, corrections)."""
     with store.Store(path) as st, st.snapshot():
         counts = st.counts()
-        warnings = [*plan.skipped, *lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
+        warnings = [*warnings, *json.loads(st.meta("warnings", "[]"))]
         warnings += json.loads(st.meta("correction_warnings", "[]"))
     return BuildReport(
         layers.layers_dir(cfg.data_dir), counts["articles"], counts["mentions"],
-        counts["places"], counts["routes"], len(parsed), len(plan.removed), tuple(warnings),
+        counts["places"], counts["routes"], parsed, removed, tuple(warnings),
     )  # fmt: skip
 
 

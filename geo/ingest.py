@@ -46,6 +46,7 @@ from geo.build import (
     _usable_state,
     content_hash,
     corrections_key,
+    report,
     stored_mentions,
     version_key,
 )
@@ -283,14 +284,7 @@ def _ingest_locked(
     if build_id != state.build_id or not layers.is_published(cfg.data_dir, build_id):
         _fault.point("committed")
         _publish(cfg.data_dir, path, build_id)
-    with store.Store(path) as st, st.snapshot():
-        found = st.counts()
-        warnings = [*counts.warnings, *lazy.warnings, *json.loads(st.meta("warnings", "[]"))]
-        warnings += json.loads(st.meta("correction_warnings", "[]"))
-    return BuildReport(
-        layers.layers_dir(cfg.data_dir), found["articles"], found["mentions"], found["places"],
-        found["routes"], counts.parsed, counts.removed, tuple(warnings),
-    )  # fmt: skip
+    return report(cfg, path, counts.parsed, counts.removed, [*counts.warnings, *lazy.warnings])
 
 
 def _transaction(

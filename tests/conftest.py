@@ -92,17 +92,23 @@ def _main_module_restored() -> Iterator[None]:
     sys.modules["__main__"] = _MAIN
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _repository_data_untouched_by_the_run() -> Iterator[None]:
-    """The same over the whole run: a write between tests (a background process, a fixture
-    of wider scope) is caught too, if not named."""
+@contextlib.contextmanager
+def _data_guard(what: str) -> Iterator[None]:
     before = _tree_state(DATA, SEEDS)
     yield
     after = _tree_state(DATA, SEEDS)
     changed = sorted(
         key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
     )
-    assert not changed, f"the run changed the repository's own data/ or seeds/: {changed[:20]}"
+    assert not changed, f"{what} changed the repository's own data/ or seeds/: {changed[:20]}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _repository_data_untouched_by_the_run() -> Iterator[None]:
+    """The same over the whole run: a write between tests (a background process, a fixture
+    of wider scope) is caught too, if not named."""
+    with _data_guard("the run"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -112,13 +118,8 @@ def _repository_data_untouched() -> Iterator[None]:
     Every test builds into a temporary data folder; a store, a lock file or a layer set
     appearing in the checkout's ``data/`` means a code path ignored ``NEWS_ATLAS_DATA``.
     """
-    before = _tree_state(DATA, SEEDS)
-    yield
-    after = _tree_state(DATA, SEEDS)
-    changed = sorted(
-        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
-    )
-    assert not changed, f"tests changed the repository's own data/ or seeds/: {changed[:20]}"
+    with _data_guard("the test"):
+        yield
 
 
 @pytest.fixture(scope="session")
