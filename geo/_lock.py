@@ -38,6 +38,33 @@ def _program() -> str:
     return "python -m geo" if name == "__main__.py" else name
 
 
+#: How long a writer that finds the lock taken waits for its holder's record to appear.
+HOLDER_WAIT_S = 1.0
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _busy_holder(fd: int, path: Path) -> str | None:
+    """Who holds the lock, for the message; None if the lock came free meanwhile (and is
+    now taken on ``fd``).  The holder writes its record right after taking the lock and
+    clears it just before letting go, so a writer that starts at the same moment may find
+    the record empty: it looks again for a moment."""
+    deadline = time.monotonic() + HOLDER_WAIT_S
+    while True:
+        text = _holder(path)
+        if text != "another process" or time.monotonic() > deadline:
+            return text
+        if _try_lock(fd):
+            return None
+        time.sleep(0.02)
+
+
 @contextmanager
 def writer_lock(data_dir: Path, what: str, *, wait: bool = False) -> Iterator[None]:
     """Hold the atlas's write lock for the ``with`` block.
@@ -60,13 +87,13 @@ def writer_lock(data_dir: Path, what: str, *, wait: bool = False) -> Iterator[No
     path = data_dir / LOCK_FILE
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+        if wait:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        elif not _try_lock(fd) and (holder := _busy_holder(fd, path)) is not None:
             raise AtlasBusy(
-                f"the atlas in {str(data_dir)!r} is being written by {_holder(path)}; "
+                f"the atlas in {str(data_dir)!r} is being written by {holder}; "
                 "wait for it to finish (or pass --wait) and try again"
-            ) from None
+            )
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         command = " ".join([_program(), *sys.argv[1:]])[:200]
         os.ftruncate(fd, 0)

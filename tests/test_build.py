@@ -315,6 +315,33 @@ def test_a_second_writer_is_told_who_is_writing(own):
     assert build(own).parsed == 0
 
 
+def test_a_writer_starting_with_another_waits_for_its_record_or_its_end(tmp_path):
+    """Two writers at the same moment: the one that finds the lock taken before the holder
+    wrote its record names the holder all the same; one that finds it just released (the
+    record cleared, the lock let go) takes the lock."""
+    import fcntl
+    import threading
+
+    path = tmp_path / ".atlas.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # the holder, before it writes who it is
+        late = threading.Timer(0.2, lambda: path.write_text("a build (pid 1, `x`)\n"))
+        late.start()
+        with (
+            pytest.raises(AtlasBusy, match=r"written by a build \(pid 1"),
+            writer_lock(tmp_path, "a second build"),
+        ):
+            pass
+        late.join()
+        path.write_text("")  # the holder clears its record, then lets go
+        threading.Timer(0.2, lambda: fcntl.flock(fd, fcntl.LOCK_UN)).start()
+        with writer_lock(tmp_path, "a second build"):
+            assert "a second build" in path.read_text()
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.parametrize(
     "garbage", [b"SQLite format 3\x00" + b"\xff" * 4096, b"\x80\x63.", b"", b"plain text"]
 )
