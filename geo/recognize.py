@@ -1032,13 +1032,18 @@ def recognize(text: str, gaz: Gazetteer, lex: Lexicon, *, article_id: str = "") 
         for m, ok in zip(matches, accepted, strict=True)
         if ok and ctx.prev_word(m.first) in _IN_PLACE
     }
-    found = [
-        m
-        for m, ok in zip(matches, accepted, strict=True)
-        if ok or (normalize(text[m.start : m.end]) in places and _accept(ctx, m, known=True))
-    ]
+    # ... and a place preposition outweighs the name's use in a longer name elsewhere
+    # ("Riverdale Lukoil South", a shop, beside "in Riverdale").
+    found = []
+    for m, ok in zip(matches, accepted, strict=True):
+        key = normalize(text[m.start : m.end])
+        if not ok and key in places:
+            ctx.persons.discard(key)
+        if ok or (key in places and _accept(ctx, m, known=True)):
+            found.append(m)
     # A name that was a person anywhere in the article is a person everywhere in it.
-    found = [m for m in found if normalize(text[m.start : m.end]) not in ctx.persons]
+    persons = ctx.persons - places
+    found = [m for m in found if normalize(text[m.start : m.end]) not in persons]
     found = [_with_direction(ctx, m) for m in found]
     named = [m for m in named_facilities(ctx) if not _titled(ctx, m)]
     found = _merge(found, named)

@@ -249,6 +249,14 @@ def test_issue_12_not_places(parser: Geoparser, text: str) -> None:
     assert found(parser, text) == []
 
 
+def test_a_place_preposition_outweighs_the_name_in_a_shops_name(parser: Geoparser) -> None:
+    text = (
+        "The ticket was sold in Riverdale on Friday. Riverdale Lukoil South sold it. "
+        "He lives in Riverdale too."
+    )
+    assert found(parser, text) == ["Riverdale", "Riverdale"]
+
+
 def test_an_organisation_stays_one_for_the_whole_text(parser: Geoparser) -> None:
     text = "Xinhua reported the visit. Later Xinhua added details."
     assert found(parser, text) == []
