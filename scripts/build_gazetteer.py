@@ -728,6 +728,29 @@ def _arabic_variants(rows: list[Row], aliases: list[tuple[str, str]]) -> None:
             aliases.append((bare, pid))
 
 
+_RANGE = re.compile(r"^(.+?) (?:Mountains|Range)$")
+
+
+def _range_plurals(rows: list[Row], aliases: list[tuple[str, str]]) -> None:
+    """Index "Appalachian Mountains" also as "Appalachians", "Rocky Mountains" as
+    "Rockies", "Ural Mountains" as "Urals": how the news names a range, where no record
+    bears that name already."""
+    taken = {normalize(r[8]) for r in rows} | {normalize(n) for n, _ in aliases}
+    # "Scandinavian Mountains": "Scandinavians" are people (a region "Scandinavia" exists).
+    lands = {normalize(r[8]) for r in rows if r[1] in ("country", "admin1", "region", "peninsula")}
+    for r in rows:
+        m = _RANGE.match(r[8]) if r[1] == "mountain" else None
+        stem = m.group(1) if m else ""
+        if not stem or " " in stem or normalize(stem[:-1]) in lands:
+            continue
+        if stem.endswith("y") and stem[-2] not in "aeiou":
+            plural = stem[:-1] + "ies"  # "Rocky" -> "Rockies"
+        else:
+            plural = stem + "s" if stem[-1] in "nl" else ""
+        if plural and normalize(plural) not in taken:
+            aliases.append((plural, r[0]))
+
+
 #: Douglas-Peucker tolerance (degrees) of the river lines kept, and the most vertices kept.
 RIVER_TOLERANCE = 0.05
 RIVER_MAX_VERTICES = 400
@@ -829,6 +852,7 @@ def main() -> None:
     rows += _airports(aliases, _big_cities(), lexicon)
     _korean_variants(rows, aliases)
     _arabic_variants(rows, aliases)
+    _range_plurals(rows, aliases)
     ids = {r[0] for r in rows}
     unique = sorted({(n, i) for n, i in aliases if i in ids})
     _write_tsv(

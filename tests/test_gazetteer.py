@@ -796,6 +796,15 @@ def test_a_region_named_after_a_broad_region_or_its_seat_stays_below_it(real):
                    if p.country == "US")  # census regions are no GeoNames unit  # fmt: skip
 
 
+@pytest.mark.parametrize("name", ["Rockies", "Urals", "Carpathians", "Appalachians"])
+def test_a_range_by_the_plural_the_news_uses(real, name):
+    assert real.lookup(name).kind == "mountain"
+
+
+def test_a_demonym_is_no_range(real):
+    assert "Scandinavians" not in real  # the Scandinavian Mountains' people, not the range
+
+
 def test_korean_romanisations_share_one_record(real):
     ids = {real.lookup(n).id for n in ("Nampho", "Nampo", "Namp'o")}
     assert len(ids) == 1
