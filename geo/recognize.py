@@ -738,7 +738,15 @@ def _qualifying(ctx: _Context, m: _Match) -> bool:
     comma, place = ctx.word(m.first - 1), ctx.word(m.first - 2)
     if not (comma and comma.text == "," and place and place.is_cap and place.is_word):
         return False
-    return m.end - m.start >= 3 and _placed_in(ctx, place.text, ctx.text[m.start : m.end])
+    if m.end - m.start < 3:
+        return False
+    region = ctx.text[m.start : m.end]
+    if _placed_in(ctx, place.text, region):
+        return True
+    # A place the gazetteer lacks ("Knockhill", a circuit) before a first-level region.
+    top = ctx.top(region)
+    unknown = not ctx.gaz.has_key(normalize(place.text)) and not _ordinary(ctx, place)
+    return unknown and bool(top) and top[0].kind == "admin1"
 
 
 def _adjective(ctx: _Context, m: _Match, surface: str) -> bool:

@@ -352,6 +352,48 @@ def _region_codes(ne: Path, towns: _Towns) -> dict[str, list[tuple[str, list[Any
 REGION_AGREEMENT = 0.75
 
 
+_COMPASS = frozenset(
+    [
+        "north",
+        "south",
+        "east",
+        "west",
+        "northern",
+        "southern",
+        "eastern",
+        "western",
+        "central",
+        "middle",
+    ]
+)
+
+
+def _sub_regions(
+    parts: list[tuple[str, list[Any]]],
+    code: str,
+    have: set[tuple[str, str]],
+    aliases: list[tuple[str, str]],
+    moved: set[tuple[str, str]],
+) -> Iterator[Row]:
+    """Regions of several Natural Earth units inside an admin-1 unit that is a record
+    already (England's metropolitan counties: "West Yorkshire", "Merseyside"), each at the
+    median of its units' points; their name moves from the units to them."""
+    for region, units in parts:
+        cc = admin1_country(units[0])
+        words = set(normalize(region).replace("-", " ").split())
+        # Not a bare direction ("East", "North Western": every text has those words), nor a
+        # statistical code ("Zamboanga Peninsula (Region IX)").
+        if (normalize(region), cc) in have or words <= _COMPASS or "(" in region:
+            continue
+        pid = f"ne-region:{cc}:{region}"
+        lat = round(statistics.median(u["latitude"] for u in units), 5)
+        lon = round(statistics.median(u["longitude"] for u in units), 5)
+        yield (pid, "region", lat, lon, cc, code, 0, "naturalearth", region)
+        for u in units:
+            for form in (region, f"{region} region", f"{region} province"):
+                moved.add((normalize(form), f"ne:{u['ne_id']}"))
+
+
 def _grouped_regions(
     ne: Path, aliases: list[tuple[str, str]], rows: Sequence[Row]
 ) -> Iterator[Row]:
@@ -395,6 +437,9 @@ def _grouped_regions(
         pid = f"gn:{gid}"
         cc = admin1_country(parts[0][1][0])
         if pid in ids or (normalize(name), cc) in have or (normalize(ascii_name), cc) in have:
+            # The admin-1 unit is a record already (England): its parts that Natural Earth
+            # names become regions of their own (West Yorkshire, Greater Manchester).
+            yield from _sub_regions(parts, code, have, aliases, moved)
             continue
         units = [u for _, us in parts for u in us]
         lat = round(statistics.median(u["latitude"] for u in units), 5)

@@ -781,6 +781,15 @@ def test_regions_natural_earth_records_only_through_their_provinces(real, name, 
     assert (top.kind, top.country, top.admin1) == ("admin1", country, admin1)
 
 
+def test_regions_of_several_units_inside_an_admin1_unit(real):
+    """England is a record already: the regions Natural Earth names inside it are regions
+    of their own, not another name of one of their units; a bare direction is none."""
+    for name in ("West Midlands", "Greater London", "East Midlands"):
+        top = real.lookup(name)
+        assert (top.kind, top.country, top.admin1) == ("region", "GB", "GB.ENG")
+    assert not any(p.kind == "region" and p.country == "GB" for p in real.candidates("East"))
+
+
 def test_a_grouped_region_shares_its_code_with_its_towns(real):
     """So that "Seville, Andalusia" qualifies like "Austin, Texas"."""
     assert real.lookup("Seville").admin1 == real.lookup("Andalusia").admin1

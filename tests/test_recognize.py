@@ -207,6 +207,8 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Deputies searched near Mt. Juliet on Monday.", ["Mt. Juliet"]),
         ("The storm crossed the Florida Straits.", ["Florida Straits"]),
         ("The strike in Deir al-Balah killed nine.", ["Deir al-Balah"]),
+        # a first-level region after a place the gazetteer lacks and a comma
+        ("25/26 August: Knockhill, Fife.", ["Fife"]),
         # a possessive's "s" inside a name
         ("Refugees in Cox's Bazar were moved.", ["Cox's Bazar"]),
         ("Ferries to St. John's were cancelled.", ["St. John's"]),
