@@ -37,6 +37,7 @@ from geo.model import Mention, Place
 COMMON_WORDS_FILE = Path("recognizer") / "common_words.txt"
 ENGLISH_WORDS_FILE = Path("recognizer") / "english_words.txt.gz"
 GIVEN_NAMES_FILE = Path("recognizer") / "given_names.txt"
+LANGUAGES_FILE = Path("recognizer") / "languages.txt"
 
 
 def _words(text: str) -> frozenset[str]:
@@ -189,6 +190,7 @@ class Lexicon:
     common_words: frozenset[str]
     english_words: frozenset[str] = frozenset()
     given_names: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
 
 
 def _word_set(path: Path) -> frozenset[str]:
@@ -211,6 +213,7 @@ def load_lexicon(data_dir: Path) -> Lexicon:
         _word_set(data_dir / COMMON_WORDS_FILE),
         _word_set(data_dir / ENGLISH_WORDS_FILE),
         _word_set(data_dir / GIVEN_NAMES_FILE),
+        _word_set(data_dir / LANGUAGES_FILE),
     )
 
 
@@ -789,7 +792,7 @@ def _accept(ctx: _Context, m: _Match, *, known: bool = False, listed: bool = Fal
         return False
     if (not listed and _lone_given_name(ctx, m, surface)) or _adjective(ctx, m, surface):
         return False
-    if _organisation(ctx, m, surface):
+    if _language(ctx, m, surface) or _organisation(ctx, m, surface):
         ctx.persons.add(key)  # an organisation's name for the rest of the text, too
         return False
     return (
@@ -858,6 +861,18 @@ def _workplace(ctx: _Context, m: _Match, surface: str) -> bool:
         return False
     top = ctx.top(surface)
     return bool(top) and top[0].kind == "facility"
+
+
+def _language(ctx: _Context, m: _Match, surface: str) -> bool:
+    """A language's name ("in English", "Arabic and English") that only happens to name a
+    minor place (the English River, Ontario): the language, for the whole text."""
+    if m.first != m.last or surface.lower() not in ctx.lex.languages or _strong(ctx, surface):
+        return False
+    comma, region = ctx.word(m.last + 1), ctx.word(m.last + 2)
+    if comma and comma.text == "," and region and region.is_cap:  # "English, Indiana"
+        top = ctx.top(region.text)
+        return not (top and top[0].kind in ("admin1", "country"))
+    return True
 
 
 def _organisation(ctx: _Context, m: _Match, surface: str) -> bool:

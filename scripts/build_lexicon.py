@@ -77,7 +77,38 @@ def main() -> None:
         fh.write("# Given names with frequency >= 0.01% in the US Census 1990 lists\n")
         fh.write("\n".join(given) + "\n")
     os.replace(tmp, args.out.parent / "given_names.txt")
-    print(f"{len(keep)} ambiguous common words, {len(given)} given names -> {args.out.parent}")
+    langs = write_languages(args.out.parent)
+    print(
+        f"{len(keep)} ambiguous common words, {len(given)} given names, {langs} languages "
+        f"-> {args.out.parent}"
+    )
+
+
+def _languages() -> list[str]:
+    """The one-word English names of the ISO 639-1 languages ("english", "arabic"), through
+    the ``pycountry`` package (its ISO 639 data)."""
+    import pycountry  # build-time only dependency (requirements-build.txt)
+
+    out = set()
+    for lang in pycountry.languages:
+        if hasattr(lang, "alpha_2"):
+            for part in lang.name.split(";"):
+                name = part.split(" (")[0].strip()  # "Modern Greek (1453-)"
+                if name.isalpha():  # one word: not "Church Slavic"
+                    out.add(name.lower())
+    return sorted(out)
+
+
+def write_languages(folder: Path) -> int:
+    """Write ``languages.txt`` into ``folder`` (atomically); returns how many."""
+    langs = _languages()
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# One-word English names of the ISO 639-1 languages (pycountry); built by\n")
+        fh.write("# scripts/build_lexicon.py\n")
+        fh.write("\n".join(langs) + "\n")
+    os.replace(tmp, folder / "languages.txt")
+    return len(langs)
 
 
 def _given_names(min_percent: float = 0.01) -> list[str]:

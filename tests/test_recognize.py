@@ -207,6 +207,8 @@ def test_lexicon_missing_is_a_clear_error(tmp_path: Path) -> None:
         ("Deputies searched near Mt. Juliet on Monday.", ["Mt. Juliet"]),
         ("The storm crossed the Florida Straits.", ["Florida Straits"]),
         ("The strike in Deir al-Balah killed nine.", ["Deir al-Balah"]),
+        # a language's name that is a town's, with the town's region
+        ("Residents of English, Indiana, voted.", ["English", "Indiana"]),
         # a first-level region after a place the gazetteer lacks and a comma
         ("25/26 August: Knockhill, Fife.", ["Fife"]),
         # a possessive's "s" inside a name
@@ -241,6 +243,8 @@ def test_issue_12_places_kept(parser: Geoparser, text: str, expected: list[str])
         "Sens. Tom Udall and Martin Heinrich wrote.",  # an abbreviated title
         "The Obama administration changed the rule.",  # a person's administration
         "The team ended up in Victoria Vivians' room.",  # "in" a person's room: her name
+        "It means battery in English.",  # a language, not the English River, Ontario
+        "He spoke Arabic, English and French.",
         "The Ebola virus spread. Ebola cases rose.",  # a river's name for a disease, throughout
         "Lassa fever killed twenty.",  # a town's (by a respelling of Lhasa's, too)
         "West Nile virus cases rose.",  # even a well-known river's
