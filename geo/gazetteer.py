@@ -204,7 +204,8 @@ _ABBREVIATED = {"mt": "mount", "ft": "fort", "pt": "point"}
 
 def may_vary(key: str) -> bool:
     """Whether a normalized name of several words not in the index may be another form of
-    one that is (see :meth:`Gazetteer.has_key`): a cheap test for the recognizer's hot loop."""
+    one that is (:func:`_other_forms`, a port's: see :meth:`Gazetteer.has_key`): a cheap
+    test for the recognizer's hot loop, true wherever one of those may give a form."""
     return (
         key[2:3] == " "
         or "port" in key
@@ -214,6 +215,14 @@ def may_vary(key: str) -> bool:
         or " al" in key
         or " el" in key
     )
+
+
+def _other_forms(key: str) -> tuple[str, ...]:
+    """The other forms a normalized name that is not in the index may be written in: its
+    abbreviation spelled out ("mt juliet"), a water body's other word order ("florida
+    straits"), the Arabic article's other spellings ("deir al-balah")."""
+    full = _spelled_out(key)
+    return ((full,) if full else ()) + _water_forms(key) + _article_forms(key)
 
 
 def _spelled_out(key: str) -> str:
@@ -498,14 +507,15 @@ class Gazetteer:
 
     def has_key(self, key: str, *, variants: bool = False) -> bool:
         """Whether an already normalized name is in the index (the recognizer's hot path);
-        with ``variants`` a port's other forms count too ("Rason Port", "Port of Rason")."""
+        with ``variants`` its other forms count too (:func:`_other_forms`: "Mt. Juliet",
+        "Florida Straits", "Deir al-Balah"; a port's: "Rason Port", "Port of Rason")."""
         if key in self._index:
             return True
-        if (full := _spelled_out(key)) and full in self._index:
+        if not variants:
+            return False
+        if any(form in self._index for form in _other_forms(key)):
             return True
-        if variants and any(f in self._index for f in (*_water_forms(key), *_article_forms(key))):
-            return True
-        return variants and bool(port := _port_of(key)) and port in self._index
+        return bool(port := _port_of(key)) and port in self._index
 
     def line(self, place_id: str) -> tuple[tuple[float, float], ...]:
         """The ``(lat, lon)`` vertices of a river's simplified line (empty for other places)."""
@@ -546,10 +556,7 @@ class Gazetteer:
             if len(cache) > _MEMO_SIZE:
                 cache.clear()
             hit = self._index.get(key)
-            if hit is None and (full := _spelled_out(key)):  # "Mt. Juliet": "Mount Juliet"
-                hit = self._index.get(full)
-            others = (*_water_forms(key), *_article_forms(key)) if hit is None else ()
-            for form in others:  # "Florida Straits", "Deir al-Balah"
+            for form in _other_forms(key) if hit is None else ():  # "Mt. Juliet", ...
                 if (hit := self._index.get(form)) is not None:
                     break
             if hit is None:  # "Port of Rason", "Rason Port": the port or port town
